@@ -1,0 +1,79 @@
+"""Run large sets of quantum circuits as one managed set of jobs on any Qiskit target.
+
+``managedjob`` is a drop-in replacement for the job manager of the legacy
+``qiskit-ibmq-provider`` (``qiskit.providers.ibmq.managed``), for Qiskit 2::
+
+    from managedjob import IBMQJobManager   # was: from qiskit.providers.ibmq.managed import ...
+
+Public names:
+
+* :class:`JobManager` (legacy name ``IBMQJobManager``): splits and runs.
+* :class:`ManagedJobSet`: the jobs of one run, handled as one.
+* :class:`ManagedJob`: one job of a set.
+* :class:`ManagedResults`: the results of a set, read as one.
+* :class:`RetryPolicy`, :class:`PollPolicy`, :class:`Clock`: settings.
+* :mod:`managedjob.exceptions`, :mod:`managedjob.targets`,
+  :mod:`managedjob.testing`.
+"""
+
+from managedjob import exceptions
+from managedjob._job_set import ManagedJobSet
+from managedjob._managed_job import ManagedJob
+from managedjob._manager import IBMQJobManager, JobManager
+from managedjob._results import ManagedResults
+from managedjob._retry import RetryPolicy
+from managedjob._wait import Clock, PollPolicy, SystemClock
+from managedjob.exceptions import (
+    IBMQJobManagerError,
+    IBMQJobManagerInvalidStateError,
+    IBMQJobManagerJobNotFound,
+    IBMQJobManagerTimeoutError,
+    IBMQJobManagerUnknownJobSet,
+    IBMQJobTimeoutError,
+    IBMQManagedResultDataNotAvailable,
+    InvalidInputError,
+    JobLimitError,
+    JobManagerError,
+    JobManagerInvalidStateError,
+    JobManagerTimeoutError,
+    JobNotFoundError,
+    JobTimeoutError,
+    ResultDataNotAvailableError,
+    SubmitError,
+    UnknownJobSetError,
+    UnsupportedRunOptionError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Clock",
+    "IBMQJobManager",
+    "IBMQJobManagerError",
+    "IBMQJobManagerInvalidStateError",
+    "IBMQJobManagerJobNotFound",
+    "IBMQJobManagerTimeoutError",
+    "IBMQJobManagerUnknownJobSet",
+    "IBMQJobTimeoutError",
+    "IBMQManagedResultDataNotAvailable",
+    "InvalidInputError",
+    "JobLimitError",
+    "JobManager",
+    "JobManagerError",
+    "JobManagerInvalidStateError",
+    "JobManagerTimeoutError",
+    "JobNotFoundError",
+    "JobTimeoutError",
+    "ManagedJob",
+    "ManagedJobSet",
+    "ManagedResults",
+    "PollPolicy",
+    "ResultDataNotAvailableError",
+    "RetryPolicy",
+    "SubmitError",
+    "SystemClock",
+    "UnknownJobSetError",
+    "UnsupportedRunOptionError",
+    "__version__",
+    "exceptions",
+]

@@ -1,0 +1,631 @@
+"""A set of managed jobs: the jobs of one run, handled as one."""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import JobStatus, JobV1
+from qiskit.result import Result
+
+from managedjob._managed_job import ManagedJob, experiment_name
+from managedjob._report import format_job_details, format_status_counts
+from managedjob._results import Experiment, ExperimentIndex, ManagedResults
+from managedjob._retry import RetryPolicy
+from managedjob._wait import DEFAULT_POLL, SYSTEM_CLOCK, Clock, PollPolicy
+from managedjob.exceptions import (
+    InvalidInputError,
+    JobManagerInvalidStateError,
+    JobManagerTimeoutError,
+    JobTimeoutError,
+    UnknownJobSetError,
+)
+from managedjob.targets import Target, resolve_target
+
+if TYPE_CHECKING:
+    from managedjob._qobj import QasmQobj
+
+__all__ = ["ManagedJobSet"]
+
+logger = logging.getLogger(__name__)
+
+JOB_NAME_FORMAT = "{}_{}_"
+"""A job's name: the set's name, then the job's index in the set."""
+JOB_NAME_RE = re.compile(r"(.*)_([0-9]+)_$")
+
+DEFAULT_MAX_PARALLEL_SUBMITS = 4
+DEFAULT_MAX_PARALLEL_FETCHES = 8
+
+
+def validate_tags(tags: object, what: str = "job_tags") -> list[str]:
+    """Return ``tags`` as a list of str.
+
+    Raises:
+        InvalidInputError: If ``tags`` is not a list of str, naming the bad item.
+    """
+    if isinstance(tags, str) or not isinstance(tags, (list, tuple)):
+        raise InvalidInputError(f"{what} must be a list of str, not {tags!r}")
+    for index, tag in enumerate(tags):
+        if not isinstance(tag, str):
+            raise InvalidInputError(f"{what}[{index}] must be a str, not {tag!r}")
+    return list(tags)
+
+
+class ManagedJobSet:
+    """The jobs of one run, handled as one.
+
+    :meth:`JobManager.run` returns one. Its methods give a combined view of
+    the jobs: :meth:`statuses`, :meth:`results`, :meth:`error_messages`,
+    :meth:`report`, and act on all of them: :meth:`cancel`,
+    :meth:`update_name`, :meth:`update_tags`.
+
+    Args:
+        name: Name of the set; the current date and time if not given. Each
+            job is named ``"{name}_{index}_"``.
+        short_id: Id of the set; a new unique one if not given.
+        clock: Where time comes from (tests pass a fake one).
+        retry_policy: How submissions are retried.
+        poll_policy: How jobs without a future are polled.
+        max_parallel_submits: How many jobs may be submitted at once. 1
+            submits one job at a time, as the legacy manager did.
+        max_parallel_fetches: How many results may be fetched at once.
+
+    Threading:
+        Methods that need the jobs (results, jobs, cancel, ...) first wait for
+        every submission to finish. :meth:`results` waits for all jobs at once,
+        each in its own thread, up to ``max_parallel_fetches``.
+    """
+
+    #: The class of the jobs a set makes; a subclass may plug in its own.
+    managed_job_class: type[ManagedJob] = ManagedJob
+
+    _id_prefix = "ibmq_jobset_"
+    _id_suffix = "_"
+
+    def __init__(
+        self,
+        name: str | None = None,
+        short_id: str | None = None,
+        *,
+        clock: Clock | None = None,
+        retry_policy: RetryPolicy | None = None,
+        poll_policy: PollPolicy | None = None,
+        max_parallel_submits: int = DEFAULT_MAX_PARALLEL_SUBMITS,
+        max_parallel_fetches: int = DEFAULT_MAX_PARALLEL_FETCHES,
+    ) -> None:
+        if name is not None and not isinstance(name, str):
+            raise InvalidInputError(f"name must be a str, not {name!r}")
+        for setting, value in (
+            ("max_parallel_submits", max_parallel_submits),
+            ("max_parallel_fetches", max_parallel_fetches),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InvalidInputError(f"{setting} must be a positive integer, not {value!r}")
+        self._managed_jobs: list[ManagedJob] = []
+        self._name = name or datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+        self._id = short_id or uuid.uuid4().hex + "-" + str(time.time()).replace(".", "")
+        self._id_long = self._id_prefix + self._id + self._id_suffix
+        self._tags: list[str] = []
+        self._backend: Any = None
+        self._target: Target | None = None
+        self._experiments: list[QuantumCircuit] | None = None
+        self._index: ExperimentIndex | None = None
+        self._managed_results: ManagedResults | None = None
+        self._clock = clock or SYSTEM_CLOCK
+        self._retry_policy = retry_policy
+        self._poll_policy = poll_policy or DEFAULT_POLL
+        self._max_parallel_fetches = max_parallel_fetches
+        self._job_submit_lock = threading.BoundedSemaphore(max_parallel_submits)
+        self._state_lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return (
+            f"<ManagedJobSet name={self._name!r} id={self._id!r} jobs={len(self._managed_jobs)}>"
+        )
+
+    # ------------------------------------------------------------------ submit
+
+    def _new_managed_job(
+        self, start_index: int, experiments_count: int, job: JobV1 | None = None
+    ) -> ManagedJob:
+        mjob = self.managed_job_class(start_index, experiments_count, job)
+        mjob.clock = self._clock
+        mjob.poll_policy = self._poll_policy
+        if self._retry_policy is not None:
+            mjob.retry_policy = self._retry_policy
+        return mjob
+
+    def run(
+        self,
+        experiment_list: Sequence[Sequence[QuantumCircuit]],
+        backend: Any,
+        executor: Executor,
+        job_share_level: str | None = None,
+        job_tags: list[str] | None = None,
+        **run_config: Any,
+    ) -> None:
+        """Submit the experiments, one job per inner list.
+
+        Args:
+            experiment_list: The circuits of each job, in order.
+            backend: What to run on: a backend, a sampler or a target.
+            executor: Runs the submissions.
+            job_share_level: Ignored, with a :class:`DeprecationWarning`.
+            job_tags: Tags for the set, given to every job that keeps tags.
+            **run_config: Run options for every job, such as ``shots``.
+
+        Raises:
+            IBMQJobManagerInvalidStateError: If the jobs were already submitted.
+            InvalidInputError: If a value is not valid (nothing is submitted then).
+        """
+        if job_share_level is not None:
+            warnings.warn(
+                "job_share_level is no longer supported and is ignored",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        with self._state_lock:
+            if self._managed_jobs:
+                raise JobManagerInvalidStateError(
+                    f"The jobs of job set {self._id!r} have already been submitted."
+                )
+            tags = validate_tags(job_tags) if job_tags is not None else []
+            target = resolve_target(backend)
+            options = {k: v for k, v in run_config.items() if k not in ("qobj_id", "qobj_header")}
+            target.check_run_config(options)
+            flat: list[QuantumCircuit] = []
+            sizes: list[int] = []
+            for number, experiments in enumerate(experiment_list):
+                circuits = list(experiments)
+                if not circuits:
+                    raise InvalidInputError(f"experiment_list[{number}] is empty")
+                for index, circuit in enumerate(circuits):
+                    if not isinstance(circuit, QuantumCircuit):
+                        raise InvalidInputError(
+                            f"experiment_list[{number}][{index}] is a "
+                            f"{type(circuit).__name__}, not a QuantumCircuit"
+                        )
+                flat.extend(circuits)
+                sizes.append(len(circuits))
+            if not flat:
+                raise InvalidInputError("experiment_list holds no experiments")
+
+            self._backend = backend
+            self._target = target
+            self._tags = tags
+            self._experiments = flat
+            start = 0
+            jobs: list[ManagedJob] = []
+            for size in sizes:
+                mjob = self._new_managed_job(start, size)
+                mjob._target = target
+                jobs.append(mjob)
+                start += size
+            self._managed_jobs = jobs
+            for number, (mjob, experiments) in enumerate(zip(jobs, experiment_list, strict=True)):
+                logger.debug(
+                    "Submitting job %d/%d of job set %s.", number + 1, len(jobs), self._name
+                )
+                mjob.submit(
+                    list(experiments),
+                    job_name=JOB_NAME_FORMAT.format(self._name, number),
+                    backend=backend,
+                    executor=executor,
+                    submit_lock=self._job_submit_lock,
+                    job_tags=[*self._tags, self._id_long],
+                    **run_config,
+                )
+
+    def _wait_for_submissions(self, timeout: float | None = None) -> bool:
+        futures = [mjob.future for mjob in self._managed_jobs if mjob.future is not None]
+        _, pending = wait_futures(futures, timeout=timeout)
+        return not pending
+
+    # ------------------------------------------------------------------ retrieve
+
+    def retrieve_jobs(self, provider: Any, refresh: bool = False) -> None:
+        """Find the jobs of this set on ``provider`` by the set's id tag.
+
+        ``provider`` is anything with ``jobs(job_tags=..., skip=..., limit=...)``
+        (or a ``backend`` attribute that has it), such as a legacy-style
+        provider or :class:`managedjob.testing.ScriptedBackend`. Jobs are
+        ordered by the index in their names.
+
+        Args:
+            provider: Where the jobs were submitted.
+            refresh: Look again even if the jobs are already known.
+
+        Raises:
+            IBMQJobManagerUnknownJobSet: If no job of this set is found.
+            IBMQJobManagerInvalidStateError: If jobs are found but do not make
+                a whole set.
+        """
+        if self._managed_jobs and not refresh:
+            return
+        lister = getattr(provider, "jobs", None)
+        if not callable(lister):
+            lister = getattr(getattr(provider, "backend", None), "jobs", None)
+        if not callable(lister):
+            raise UnknownJobSetError(
+                f"{self._id} is not a known job set: {provider!r} cannot list jobs by tag."
+            )
+        found: list[JobV1] = []
+        page = 1000
+        while True:
+            batch = list(lister(job_tags=[self._id_long], skip=len(found), limit=page))
+            found.extend(batch)
+            if len(batch) < page:
+                break
+        if not found:
+            raise UnknownJobSetError(f"{self._id} is not a known job set on {provider!r}.")
+        by_index: dict[int, JobV1] = {}
+        set_name: str | None = None
+        for job in found:
+            name_fn = getattr(job, "name", None)
+            matched = JOB_NAME_RE.match(name_fn()) if callable(name_fn) else None
+            if matched is None:
+                raise JobManagerInvalidStateError(
+                    f"Job {job.job_id()} is tagged for job set {self._id} but its name "
+                    "does not say its place in the set."
+                )
+            if set_name is None:
+                set_name = matched.group(1)
+            by_index[int(matched.group(2))] = job
+        order = sorted(by_index)
+        if order != list(range(len(order))):
+            raise JobManagerInvalidStateError(
+                f"Unable to retrieve all jobs of job set {self._id}: found job indexes {order}."
+            )
+        jobs: list[ManagedJob] = []
+        circuits: list[QuantumCircuit] = []
+        start = 0
+        for number in order:
+            job = by_index[number]
+            job_circuits = list(job.circuits()) if callable(getattr(job, "circuits", None)) else []
+            if not job_circuits:
+                raise JobManagerInvalidStateError(
+                    f"Job {job.job_id()} of job set {self._id} does not tell its circuits."
+                )
+            mjob = self._new_managed_job(start, len(job_circuits), job)
+            mjob.job_name = JOB_NAME_FORMAT.format(set_name, number)
+            jobs.append(mjob)
+            circuits.extend(job_circuits)
+            start += len(job_circuits)
+        first = by_index[order[0]]
+        tags_fn = getattr(first, "tags", None)
+        tags = list(tags_fn()) if callable(tags_fn) else []
+        with self._state_lock:
+            self._name = set_name or self._name
+            self._tags = [tag for tag in tags if tag != self._id_long]
+            self._backend = first.backend()
+            self._target = None
+            self._experiments = circuits
+            self._managed_jobs = jobs
+            self._index = None
+            self._managed_results = None
+
+    # ------------------------------------------------------------------ query
+
+    def statuses(self) -> list[JobStatus | None]:
+        """Return the status of each job.
+
+        Returns:
+            One status per job, in order; ``None`` where the status cannot be
+            had (a failed submission, a failing status query).
+        """
+        return [mjob.status() for mjob in self._managed_jobs]
+
+    def report(self, detailed: bool = True) -> str:
+        """Return a report on the jobs' statuses.
+
+        Args:
+            detailed: Add one block per job to the summary.
+
+        Returns:
+            The report.
+        """
+        statuses = self.statuses()
+        lines = [
+            f"Job set name: {self.name()}",
+            f"          ID: {self.job_set_id()}",
+            f"        tags: {self.tags()}",
+            "Summary report:",
+            *format_status_counts(statuses),
+        ]
+        if detailed:
+            lines.append("\nDetail report:")
+            lines.extend(format_job_details(statuses, self._managed_jobs))
+        return "\n".join(lines)
+
+    def results(
+        self, timeout: float | None = None, partial: bool = False, refresh: bool = False
+    ) -> ManagedResults:
+        """Wait for every job and return their results as one.
+
+        The jobs are waited for together, not one after another. A job that
+        failed does not make this raise: the returned results have
+        ``success`` false and reading that job's experiments raises
+        :class:`~managedjob.exceptions.IBMQManagedResultDataNotAvailable`.
+
+        Args:
+            timeout: Seconds to wait for all jobs together; ``None`` waits as
+                long as it takes.
+            partial: Keep the results of failed jobs, so that their experiments
+                that succeeded can be read.
+            refresh: Fetch results again instead of using the cached ones.
+
+        Returns:
+            The results.
+
+        Raises:
+            IBMQJobManagerTimeoutError: If the jobs are not all finished
+                within ``timeout``.
+            InvalidInputError: If ``timeout`` is negative.
+        """
+        if timeout is not None and timeout < 0:
+            raise InvalidInputError(f"timeout must not be negative, not {timeout!r}")
+        self._require_jobs()
+        with self._state_lock:
+            cached = self._managed_results
+            if cached is not None and not refresh and cached._partial == partial:
+                return cached
+        clock = self._clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
+        jobs = list(self._managed_jobs)
+
+        def fetch(mjob: ManagedJob) -> Result | None:
+            left = None if deadline is None else max(0.0, deadline - clock.monotonic())
+            try:
+                return mjob.result(timeout=left, partial=partial, refresh=refresh)
+            except JobTimeoutError:
+                raise
+            except Exception as err:  # a failing job never spoils the others
+                logger.warning(
+                    "Unable to get the result for experiments %d-%d: %s",
+                    mjob.start_index,
+                    mjob.end_index,
+                    err,
+                )
+                return None
+
+        workers = min(self._max_parallel_fetches, len(jobs))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="managedjob-fetch")
+        try:
+            futures: list[Future[Result | None]] = [pool.submit(fetch, mjob) for mjob in jobs]
+            _, pending = wait_futures(futures, timeout=timeout, return_when=FIRST_EXCEPTION)
+            late = [
+                mjob
+                for mjob, future in zip(jobs, futures, strict=True)
+                if future in pending or (future.done() and future.exception() is not None)
+            ]
+            if late:
+                cause = next(
+                    (f.exception() for f in futures if f.done() and f.exception() is not None),
+                    None,
+                )
+                raise JobManagerTimeoutError(
+                    f"Timeout while waiting for the results of job set {self._id}: the jobs "
+                    f"for experiments "
+                    f"{', '.join(f'{m.start_index}-{m.end_index}' for m in late)} "
+                    f"did not finish within {timeout} s."
+                ) from cause
+            results = [future.result() for future in futures]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+        success = all(result is not None and result.success for result in results)
+        managed = ManagedResults(self, self._backend_name(), success, results=results)
+        managed._partial = partial
+        with self._state_lock:
+            self._managed_results = managed
+        return managed
+
+    def _backend_name(self) -> str:
+        if self._target is not None:
+            return self._target.name
+        backend = self._backend
+        if backend is None:
+            return "unknown"
+        try:
+            return resolve_target(backend).name
+        except Exception:
+            return type(backend).__name__
+
+    def _require_jobs(self) -> None:
+        if not self._managed_jobs:
+            raise JobManagerInvalidStateError(
+                f"Job set {self._id!r} has no jobs: run() it or retrieve its jobs first."
+            )
+        self._wait_for_submissions()
+
+    def error_messages(self) -> str | None:
+        """Explain the failures of the set's jobs.
+
+        Returns:
+            One block per failed job (its experiments, index and id, then the
+            message), or ``None`` if no job failed.
+        """
+        self._require_jobs()
+        report: list[str] = []
+        for number, mjob in enumerate(self._managed_jobs):
+            message = mjob.error_message()
+            if not message:
+                continue
+            job_id = mjob.job.job_id() if mjob.job is not None else None
+            report.append(
+                f"Experiments {mjob.start_index}-{mjob.end_index}, "
+                f"job index={number}, job ID={job_id}:"
+            )
+            report.extend("  " + line for line in message.split("\n"))
+        return "\n".join(report) if report else None
+
+    def cancel(self) -> None:
+        """Cancel every job of the set; jobs that cannot be cancelled are logged."""
+        if not self._managed_jobs:
+            self._require_jobs()
+        for mjob in self._managed_jobs:
+            mjob.cancel()
+
+    def jobs(self) -> list[JobV1 | None]:
+        """Return the jobs, in order; ``None`` where a submission failed."""
+        self._require_jobs()
+        return [mjob.job for mjob in self._managed_jobs]
+
+    def _experiment_index(self) -> ExperimentIndex:
+        with self._state_lock:
+            if self._index is None:
+                slices = [(mjob.start_index, mjob.end_index) for mjob in self._managed_jobs]
+                self._index = ExperimentIndex(slices, self._experiment_names())
+            return self._index
+
+    def _experiment_names(self) -> list[str | None]:
+        if self._experiments is not None:
+            return [circuit.name for circuit in self._experiments]
+        names: list[str | None] = []
+        for mjob in self._managed_jobs:
+            result = mjob._raw_result
+            if result is not None and len(result.results) == mjob.experiments_count:
+                names.extend(experiment_name(exp) for exp in result.results)
+            else:
+                names.extend([None] * mjob.experiments_count)
+        return names
+
+    def job(self, experiment: Experiment) -> tuple[JobV1 | None, int]:
+        """Return the job that ran an experiment, and the experiment's index in it.
+
+        If 1000 experiments ran as two jobs of 500, ``job(501)`` is the second
+        job and index 1. The lookup takes constant time.
+
+        Args:
+            experiment: The experiment's index in the set, its name, or its
+                circuit (found by name).
+
+        Returns:
+            The job (``None`` if its submission failed) and the index.
+
+        Raises:
+            IBMQJobManagerJobNotFound: If no experiment matches.
+        """
+        self._require_jobs()
+        number, index = self._experiment_index().locate(experiment)
+        return self._managed_jobs[number].job, index
+
+    def qobjs(self) -> list[QasmQobj | None]:
+        """Return a legacy-shaped Qobj view of each job (``None`` where unavailable)."""
+        self._require_jobs()
+        return [mjob.qobj() for mjob in self._managed_jobs]
+
+    def name(self) -> str:
+        """Return the name of the set."""
+        return self._name
+
+    def update_name(self, name: str) -> str:
+        """Rename the set, and each job whose target keeps names.
+
+        Args:
+            name: The new name.
+
+        Returns:
+            The new name.
+
+        Raises:
+            InvalidInputError: If ``name`` is not a non-empty str.
+        """
+        if not isinstance(name, str) or not name:
+            raise InvalidInputError(f"name must be a non-empty str, not {name!r}")
+        self._require_jobs()
+        for number, mjob in enumerate(self._managed_jobs):
+            new_name = JOB_NAME_FORMAT.format(name, number)
+            mjob.job_name = new_name
+            update = getattr(mjob.job, "update_name", None)
+            if callable(update):
+                try:
+                    update(new_name)
+                except Exception as err:
+                    logger.warning(
+                        "Unable to rename job %s of job set %s: %s",
+                        mjob.job.job_id() if mjob.job else None,
+                        self._id,
+                        err,
+                    )
+        self._name = name
+        return self._name
+
+    def job_set_id(self) -> str:
+        """Return the id of the set, for :meth:`JobManager.retrieve_job_set`."""
+        return self._id
+
+    def managed_jobs(self) -> list[ManagedJob]:
+        """Return the managed jobs, in order."""
+        return self._managed_jobs
+
+    def tags(self) -> list[str]:
+        """Return the set's tags (the set's own id tag is not among them)."""
+        return list(self._tags)
+
+    def update_tags(
+        self,
+        replacement_tags: list[str] | None = None,
+        additional_tags: list[str] | None = None,
+        removal_tags: list[str] | None = None,
+    ) -> list[str]:
+        """Change the set's tags, and those of each job whose target keeps tags.
+
+        The changes apply in this order: replace, then add, then remove. The
+        set's own id tag stays on the jobs whatever is asked.
+
+        Args:
+            replacement_tags: Tags to use instead of the current ones.
+            additional_tags: Tags to add.
+            removal_tags: Tags to remove; tags the set does not have are ignored.
+
+        Returns:
+            The new tags.
+
+        Raises:
+            IBMQJobManagerInvalidStateError: If no argument is given.
+            InvalidInputError: If an argument is not a list of str.
+        """
+        if replacement_tags is None and additional_tags is None and removal_tags is None:
+            raise JobManagerInvalidStateError(
+                "The tags cannot be updated since none of the parameters are specified."
+            )
+        tags = (
+            validate_tags(replacement_tags, "replacement_tags")
+            if replacement_tags is not None
+            else list(self._tags)
+        )
+        if additional_tags is not None:
+            tags.extend(
+                tag for tag in validate_tags(additional_tags, "additional_tags") if tag not in tags
+            )
+        if removal_tags is not None:
+            removed = set(validate_tags(removal_tags, "removal_tags"))
+            tags = [tag for tag in tags if tag not in removed]
+        tags = [tag for tag in dict.fromkeys(tags) if tag != self._id_long]
+        if self._managed_jobs:
+            self._wait_for_submissions()
+        for mjob in self._managed_jobs:
+            update = getattr(mjob.job, "update_tags", None)
+            if callable(update):
+                try:
+                    update(replacement_tags=[*tags, self._id_long])
+                except Exception as err:
+                    logger.warning(
+                        "Unable to update the tags of job %s of job set %s: %s",
+                        mjob.job.job_id() if mjob.job else None,
+                        self._id,
+                        err,
+                    )
+        self._tags = tags
+        return list(self._tags)

@@ -1,0 +1,64 @@
+"""Text reports on the jobs of job sets."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from qiskit.providers import JobStatus
+
+from managedjob._managed_job import ManagedJob
+
+__all__ = ["format_job_details", "format_status_counts"]
+
+_PENDING = (JobStatus.INITIALIZING, JobStatus.VALIDATING, JobStatus.QUEUED)
+
+
+def format_status_counts(statuses: Sequence[JobStatus | None]) -> list[str]:
+    """Return the summary lines: how many jobs are in each state."""
+    counts = Counter(statuses)
+    return [
+        f"       Total jobs: {len(statuses)}",
+        f"  Successful jobs: {counts[JobStatus.DONE]}",
+        f"      Failed jobs: {counts[JobStatus.ERROR]}",
+        f"   Cancelled jobs: {counts[JobStatus.CANCELLED]}",
+        f"     Running jobs: {counts[JobStatus.RUNNING]}",
+        f"     Pending jobs: {sum(counts[status] for status in _PENDING)}",
+    ]
+
+
+def _indented(text: str, spaces: int) -> list[str]:
+    return [" " * spaces + line for line in text.split("\n")]
+
+
+def format_job_details(
+    statuses: Sequence[JobStatus | None], managed_jobs: Sequence[ManagedJob]
+) -> list[str]:
+    """Return the detail lines: one block per job."""
+    report: list[str] = []
+    for index, (status, mjob) in enumerate(zip(statuses, managed_jobs, strict=True)):
+        report.append(f"  experiments: {mjob.start_index}-{mjob.end_index}")
+        report.append(f"    job index: {index}")
+        if mjob.submit_error is not None:
+            report.append(f"    status: job submit failed: {mjob.submit_error}")
+            continue
+        job = mjob.job
+        if job is None:
+            state = status.value if status is not None else "Unknown"
+            report.append(f"    status: {state}")
+            continue
+        report.append(f"    job ID: {job.job_id()}")
+        name = getattr(job, "name", None)
+        shown = name() if callable(name) else mjob.job_name
+        report.append(f"    name: {shown}")
+        report.append(f"    status: {status.value if status is not None else 'Unknown'}")
+        if status is JobStatus.QUEUED:
+            position = getattr(job, "queue_position", None)
+            if callable(position):
+                report.append(f"    queue position: {position()}")
+        elif status is JobStatus.ERROR:
+            message = mjob.error_message()
+            if message:
+                report.append("    error_message:")
+                report.extend(_indented(message, 6))
+    return report

@@ -1,0 +1,166 @@
+"""Target adapter for anything with a ``run()`` method: any Qiskit ``BackendV2``.
+
+Qiskit Aer's simulators, ``BasicSimulator``, the fake backends of
+``qiskit_ibm_runtime.fake_provider`` and third-party providers' backends all
+run this way. Job names and tags are passed to ``run()`` only when its
+signature names ``job_name`` / ``job_tags`` (legacy-style providers and
+:class:`managedjob.testing.ScriptedBackend` do); other backends would warn
+about, or reject, options they do not know.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import JobV1
+
+from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
+from managedjob.targets._base import TargetLimits
+
+__all__ = ["BackendTarget"]
+
+_NAME_PARAMS = frozenset({"job_name", "job_tags"})
+
+
+def _backend_name(backend: object) -> str:
+    name = getattr(backend, "name", None)
+    if callable(name):  # BackendV1 and older providers
+        name = name()
+    return name if isinstance(name, str) else type(backend).__name__
+
+
+class BackendTarget:
+    """Runs circuits with ``backend.run(circuits, **run_config)``.
+
+    Args:
+        backend: The backend; anything with a callable ``run``.
+        max_experiments: A limit on circuits per job below the backend's own.
+
+    Raises:
+        InvalidInputError: If ``backend`` has no ``run`` method.
+    """
+
+    def __init__(self, backend: object, *, max_experiments: int | None = None) -> None:
+        run = getattr(backend, "run", None)
+        if not callable(run):
+            raise InvalidInputError(
+                f"backend {backend!r} cannot run circuits: it has no run() method"
+            )
+        self._backend = backend
+        self._run = run
+        self._max_experiments = max_experiments
+        try:
+            params = inspect.signature(run).parameters
+        except (TypeError, ValueError):  # builtins and C extensions
+            params = {}  # type: ignore[assignment]
+        self._passes_name = "job_name" in params
+        self._passes_tags = "job_tags" in params
+        named = [
+            p.name for p in params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        ]
+        # The first parameter takes the circuits; the rest are run options.
+        self._run_params = frozenset(named[1:]) - _NAME_PARAMS
+
+    @property
+    def name(self) -> str:
+        """The backend's name."""
+        return _backend_name(self._backend)
+
+    @property
+    def wrapped(self) -> object:
+        """The backend."""
+        return self._backend
+
+    @property
+    def supports_job_names(self) -> bool:
+        """Whether ``run()`` takes a job name."""
+        return self._passes_name
+
+    @property
+    def supports_job_tags(self) -> bool:
+        """Whether ``run()`` takes job tags."""
+        return self._passes_tags
+
+    def _option_names(self) -> frozenset[str] | None:
+        options = getattr(self._backend, "options", None)
+        keys = getattr(options, "keys", None)
+        if options is None or not callable(keys):
+            return None
+        return frozenset(str(key) for key in keys())
+
+    def limits(self) -> TargetLimits:
+        """Return the smallest of the backend's and the adapter's circuit limits."""
+        candidates: list[int] = []
+        max_circuits = getattr(self._backend, "max_circuits", None)
+        if isinstance(max_circuits, int) and max_circuits > 0:
+            candidates.append(max_circuits)
+        configuration = getattr(self._backend, "configuration", None)
+        if callable(configuration):
+            try:
+                max_experiments = getattr(configuration(), "max_experiments", None)
+            except Exception:  # a backend whose configuration cannot be built
+                max_experiments = None
+            if isinstance(max_experiments, int) and max_experiments > 0:
+                candidates.append(max_experiments)
+        if self._max_experiments is not None:
+            candidates.append(self._max_experiments)
+        return TargetLimits(max_experiments=min(candidates) if candidates else None)
+
+    def check_run_config(self, run_config: Mapping[str, Any]) -> None:
+        """Reject options that are neither backend options nor ``run()`` parameters.
+
+        A backend that does not publish its options accepts everything.
+
+        Raises:
+            UnsupportedRunOptionError: Naming the first unknown option.
+        """
+        options = self._option_names()
+        if options is None:
+            return
+        known = options | self._run_params
+        for key in run_config:
+            if key not in known:
+                raise UnsupportedRunOptionError(
+                    f"run option {key!r} is not supported by backend {self.name!r}; "
+                    f"it accepts: {', '.join(sorted(known))}",
+                    option=key,
+                )
+
+    def submit(
+        self,
+        circuits: Sequence[QuantumCircuit],
+        *,
+        job_name: str,
+        job_tags: Sequence[str],
+        run_config: Mapping[str, Any],
+    ) -> JobV1:
+        """Call ``backend.run`` with the circuits and run options."""
+        kwargs = dict(run_config)
+        if self._passes_name:
+            kwargs["job_name"] = job_name
+        if self._passes_tags:
+            kwargs["job_tags"] = list(job_tags)
+        job = self._run(list(circuits), **kwargs)
+        return job
+
+    def oldest_pending_job(self) -> JobV1 | None:
+        """Ask the backend for its oldest unfinished job, if it lists jobs."""
+        jobs = getattr(self._backend, "jobs", None)
+        if not callable(jobs):
+            return None
+        try:
+            found = jobs(pending=True, descending=False, limit=1)
+        except TypeError:  # a jobs() that does not take these filters
+            return None
+        found = list(found)
+        return found[0] if found else None
+
+    def retrieve_job(self, job_id: str) -> JobV1 | None:
+        """Look a job up with the backend's ``retrieve_job``, if it has one."""
+        retrieve = getattr(self._backend, "retrieve_job", None)
+        if not callable(retrieve):
+            return None
+        return retrieve(job_id)
