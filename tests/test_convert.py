@@ -31,7 +31,9 @@ SHOTS = 256
 
 def two_registers() -> QuantumCircuit:
     """X on q0 and q2, measured into registers of sizes 2 and 1."""
-    qc = QuantumCircuit(QuantumRegister(3, "q"), ClassicalRegister(2, "a"), ClassicalRegister(1, "c"))
+    qc = QuantumCircuit(
+        QuantumRegister(3, "q"), ClassicalRegister(2, "a"), ClassicalRegister(1, "c")
+    )
     qc.name = "two_registers"
     qc.x(0)
     qc.x(2)
@@ -149,8 +151,16 @@ def scrambled_wide() -> QuantumCircuit:
     return scrambled(72)
 
 
-DETERMINISTIC = [two_registers, crossed_registers, loose_clbits, only_loose_clbits,
-                 overlapping_registers, wide, scrambled_small, scrambled_wide]  # fmt: skip
+DETERMINISTIC = [
+    two_registers,
+    crossed_registers,
+    loose_clbits,
+    only_loose_clbits,
+    overlapping_registers,
+    wide,
+    scrambled_small,
+    scrambled_wide,
+]
 
 
 def basic_result(circuits: list[QuantumCircuit], **options: object) -> Result:

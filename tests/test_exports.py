@@ -13,6 +13,7 @@ import dataclasses
 import importlib
 import inspect
 import pkgutil
+import re
 import types
 from functools import cache
 from importlib import metadata
@@ -271,3 +272,28 @@ def test_exports_are_not_private_modules() -> None:
                 assert not obj.__name__.rsplit(".", 1)[-1].startswith("_"), (
                     f"{module_name}.__all__ exposes private module {obj.__name__}"
                 )
+
+
+def _automodule_option(rst: str, module_name: str, option: str) -> set[str]:
+    """The comma-separated values of one option of ``.. automodule:: module_name``."""
+    block = re.search(
+        rf"^\.\. automodule:: {re.escape(module_name)}\n((?:[ \t]+.*\n|\n)*)", rst, re.MULTILINE
+    )
+    assert block is not None, f"api.rst has no automodule for {module_name}"
+    value = re.search(rf"^([ \t]+):{option}:(.*(?:\n\1[ \t]+.*)*)", block.group(1), re.MULTILINE)
+    if value is None:
+        return set()
+    return {name.strip() for name in value.group(2).split(",") if name.strip()}
+
+
+def test_api_reference_documents_each_exception_once() -> None:
+    """The ``managedjob`` section leaves out exactly the re-exported exceptions.
+
+    They are documented under ``managedjob.exceptions``; documenting them
+    twice makes Sphinx's cross-references ambiguous, which fails the docs build.
+    """
+    from managedjob import exceptions
+
+    rst = (Path(__file__).resolve().parent.parent / "docs" / "api.rst").read_text("utf-8")
+    excluded = _automodule_option(rst, PACKAGE, "exclude-members")
+    assert excluded == set(_public_all(PACKAGE)) & set(exceptions.__all__)

@@ -407,3 +407,32 @@ def test_legacy_subclass_overrides_keep_working(pool: ThreadPoolExecutor) -> Non
     assert mjob.status() is JobStatus.DONE
     assert mjob.result().get_counts(0) == {"110": 2}
     assert calls == ["submit s_0_", "status", "result"]
+
+
+def test_qobj_view_of_submitted_job(pool: ThreadPoolExecutor) -> None:
+    mjob = ManagedJob(0, 2)
+    circuits = [basis_circuit(1), basis_circuit(5)]
+    mjob.submit(
+        circuits,
+        "s_0_",
+        BasicSimulator(),
+        pool,
+        threading.Lock(),
+        shots=33,
+        qobj_id="my-qobj",
+        qobj_header={"owner": "lab"},
+    )
+    mjob.future.result()
+    qobj = mjob.qobj()
+    assert qobj is mjob.qobj()  # built once
+    assert qobj.qobj_id == "my-qobj"
+    assert qobj.type == "QASM"
+    assert qobj.config.shots == 33
+    assert qobj.header.owner == "lab"
+    assert [exp.header.name for exp in qobj.experiments] == ["basis_1", "basis_5"]
+    as_dict = qobj.to_dict()
+    assert as_dict["experiments"][1]["header"]["creg_sizes"] == [["c", 3]]
+    names = [inst["name"] for inst in as_dict["experiments"][1]["instructions"]]
+    assert names == ["x", "x", "measure", "measure", "measure"]
+    # The qobj-only options never reached the backend.
+    assert mjob.result().get_counts(1) == {"101": 33}

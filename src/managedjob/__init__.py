@@ -11,6 +11,7 @@ Public names:
 * :class:`ManagedJobSet`: the jobs of one run, handled as one.
 * :class:`ManagedJob`: one job of a set.
 * :class:`ManagedResults`: the results of a set, read as one.
+* :class:`QasmQobj`: the legacy-shaped Qobj view of a job.
 * :class:`RetryPolicy`, :class:`PollPolicy`, :class:`Clock`: settings.
 * :mod:`managedjob.exceptions`, :mod:`managedjob.targets`,
   :mod:`managedjob.testing`.
@@ -20,6 +21,7 @@ from managedjob import exceptions
 from managedjob._job_set import ManagedJobSet
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import IBMQJobManager, JobManager
+from managedjob._qobj import QasmQobj
 from managedjob._results import ManagedResults
 from managedjob._retry import RetryPolicy
 from managedjob._wait import Clock, PollPolicy, SystemClock
@@ -68,6 +70,7 @@ __all__ = [
     "ManagedJobSet",
     "ManagedResults",
     "PollPolicy",
+    "QasmQobj",
     "ResultDataNotAvailableError",
     "RetryPolicy",
     "SubmitError",

@@ -18,7 +18,8 @@ such clbits as 0.
 
 The conversion is vectorised with NumPy over the shots: registers are read
 from the ``BitArray`` bytes as ``uint64`` columns, combined with shifts, and
-counted with :func:`numpy.unique`. Circuits with more than 64 clbits take a
+counted with :func:`numpy.bincount` when the clbits are few, else
+:func:`numpy.unique`. Circuits with more than 64 clbits take a
 slower path over unpacked bits that is exact for any width.
 """
 
@@ -42,6 +43,7 @@ __all__ = ["add_loose_clbit_registers", "primitive_result_to_result"]
 
 _LOOSE_PREFIX = "mj_loose_clbit_"
 _U64_BITS = 64
+_MIN_TALLY = 256
 
 
 @dataclass(frozen=True)
@@ -208,6 +210,18 @@ def _hex_outcomes(
     if num_clbits == 0:
         return {}, ([] if memory else None)
     inverse: NDArray[np.intp]
+    if num_clbits <= _U64_BITS and (1 << num_clbits) <= max(_MIN_TALLY, 4 * shots):
+        # Few possible outcomes: a tally is linear where np.unique sorts.
+        outcomes = _combine_u64(registers, shots).astype(np.intp)
+        tally = np.bincount(outcomes, minlength=1 << num_clbits)
+        unique = np.flatnonzero(tally)
+        keys = [hex(int(value)) for value in unique]
+        histogram = dict(zip(keys, tally[unique].tolist(), strict=True))
+        if not memory:
+            return histogram, None
+        table = np.empty(tally.shape[0], dtype=object)
+        table[unique] = keys
+        return histogram, table[outcomes].tolist()
     if num_clbits <= _U64_BITS:
         combined = _combine_u64(registers, shots)
         unique, inverse, counts = np.unique(combined, return_inverse=True, return_counts=True)

@@ -4,8 +4,8 @@ The job manager picks an adapter once per run from the object passed as
 ``backend``:
 
 * an object that already implements :class:`Target` is used as it is;
-* adapters registered with :func:`register_target` are asked in turn
-  (Sampler primitives and IBM Quantum runtime backends register here);
+* adapters registered with :func:`register_target` are asked in turn,
+  the latest first (Sampler primitives are a :class:`SamplerTarget`);
 * anything else with a ``run()`` method is a :class:`BackendTarget`.
 """
 
@@ -15,12 +15,28 @@ import threading
 from collections.abc import Callable
 
 from managedjob.exceptions import InvalidInputError
-from managedjob.targets._base import Target, TargetLimits
+from managedjob.targets._base import FoundJob, JobFinder, Target, TargetLimits
 from managedjob.targets.backend import BackendTarget
+from managedjob.targets.sampler import PrimitiveJobV1, SamplerTarget, is_sampler, job_status_from
 
-__all__ = ["BackendTarget", "Target", "TargetLimits", "register_target", "resolve_target"]
+__all__ = [
+    "BackendTarget",
+    "FoundJob",
+    "JobFinder",
+    "PrimitiveJobV1",
+    "SamplerTarget",
+    "Target",
+    "TargetLimits",
+    "is_sampler",
+    "job_status_from",
+    "register_job_finder",
+    "register_target",
+    "resolve_job_finder",
+    "resolve_target",
+]
 
 _registry: list[tuple[Callable[[object], bool], Callable[[object], Target]]] = []
+_finders: list[tuple[Callable[[object], bool], Callable[[object], JobFinder]]] = []
 _registry_lock = threading.Lock()
 
 
@@ -56,3 +72,31 @@ def resolve_target(backend: object) -> Target:
         if matches(backend):
             return factory(backend)
     return BackendTarget(backend)
+
+
+def register_job_finder(
+    matches: Callable[[object], bool], factory: Callable[[object], JobFinder]
+) -> None:
+    """Teach :meth:`JobManager.retrieve_job_set` to find job sets on a new kind of provider.
+
+    Args:
+        matches: Says whether an object passed as ``provider`` is of this kind.
+        factory: Builds the finder for such an object.
+    """
+    with _registry_lock:
+        _finders.insert(0, (matches, factory))
+
+
+def resolve_job_finder(provider: object) -> JobFinder | None:
+    """Return the finder for ``provider``, or ``None`` if none is registered for it."""
+    if isinstance(provider, JobFinder):
+        return provider
+    with _registry_lock:
+        finders = list(_finders)
+    for matches, factory in finders:
+        if matches(provider):
+            return factory(provider)
+    return None
+
+
+register_target(is_sampler, SamplerTarget)

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobV1
 
-__all__ = ["Target", "TargetLimits"]
+__all__ = ["FoundJob", "JobFinder", "Target", "TargetLimits"]
 
 
 @dataclass(frozen=True)
@@ -85,4 +85,35 @@ class Target(Protocol):
 
     def retrieve_job(self, job_id: str) -> JobV1 | None:
         """Find a job submitted earlier by its id, or ``None`` if it cannot."""
+        ...
+
+
+@dataclass(frozen=True)
+class FoundJob:
+    """A job of a job set, found again where it was submitted.
+
+    Attributes:
+        index: The job's place in its set, counting from 0.
+        job: The job.
+        experiments_count: How many experiments it runs, when the target
+            recorded it (else it is read from the job's circuits).
+        start_index: Index of its first experiment in the set, when recorded.
+        set_name: The name of its set, when recorded.
+        tags: The job's tags, the set's id tag included.
+    """
+
+    index: int
+    job: JobV1
+    experiments_count: int | None = None
+    start_index: int | None = None
+    set_name: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class JobFinder(Protocol):
+    """Finds the jobs of a job set on a provider or service, by the set's id tag."""
+
+    def find_job_set_jobs(self, job_set_tag: str) -> list[FoundJob]:
+        """Return every job carrying ``job_set_tag``, in any order."""
         ...

@@ -11,6 +11,7 @@ about, or reject, options they do not know.
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,8 @@ from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
 from managedjob.targets._base import TargetLimits
 
 __all__ = ["BackendTarget"]
+
+logger = logging.getLogger(__name__)
 
 _NAME_PARAMS = frozenset({"job_name", "job_tags"})
 
@@ -163,4 +166,8 @@ class BackendTarget:
         retrieve = getattr(self._backend, "retrieve_job", None)
         if not callable(retrieve):
             return None
-        return retrieve(job_id)
+        try:
+            return retrieve(job_id)
+        except Exception as err:  # the backend does not know the job (any more)
+            logger.debug("Backend %s cannot retrieve job %s: %s", self.name, job_id, err)
+            return None

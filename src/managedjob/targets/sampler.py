@@ -13,7 +13,8 @@ Run options:
   ``default_shots`` is used, or 1024 (the legacy default) when it has none.
   Shots are always passed explicitly, so the result reports what ran.
 * ``memory``: the result lists each shot's outcome (primitives always keep
-  them).
+  them). Off by default, as on IBM Quantum backends and Aer (``BasicSimulator``
+  alone defaults to on).
 * ``seed_simulator``: honoured where the primitive has a seed:
   ``StatevectorSampler`` (a copy with ``seed=``), ``BackendSamplerV2`` (a copy
   with the ``seed_simulator`` option) and runtime ``SamplerV2``
@@ -60,7 +61,7 @@ from managedjob.targets._base import TargetLimits
 
 __all__ = ["PrimitiveJobV1", "SamplerTarget", "is_sampler", "job_status_from"]
 
-DEFAULT_SHOTS = 1024
+_DEFAULT_SHOTS = 1024
 _SUPPORTED_OPTIONS = ("shots", "memory", "seed_simulator")
 
 # Status words used by primitive jobs that do not return a JobStatus, such as
@@ -115,7 +116,7 @@ def _failure_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-class PrimitiveJobV1(JobV1):  # type: ignore[misc, unused-ignore]
+class PrimitiveJobV1(JobV1):
     """A primitive's job as a :class:`qiskit.providers.JobV1` with legacy results.
 
     The primitive's own job stays one attribute away (:attr:`primitive_job`),
@@ -536,7 +537,7 @@ class SamplerTarget:
             number = _as_int(candidate)
             if number is not None and number > 0:
                 return number
-        return DEFAULT_SHOTS
+        return _DEFAULT_SHOTS
 
     def _run(self, pubs: list[QuantumCircuit], shots: int, seed: int | None) -> Any:
         sampler = self._sampler
