@@ -10,6 +10,7 @@ Public names:
 * :class:`JobManager` (legacy name ``IBMQJobManager``): splits and runs.
 * :class:`ManagedJobSet`: the jobs of one run, handled as one.
 * :class:`ManagedJob`: one job of a set.
+* :class:`ManagedBackend`: a ``BackendV2`` that splits transparently.
 * :class:`ManagedResults`: the results of a set, read as one.
 * :class:`QasmQobj`: the legacy-shaped Qobj view of a job.
 * :class:`RetryPolicy`, :class:`PollPolicy`, :class:`Clock`: settings.
@@ -19,6 +20,7 @@ Public names:
 
 from managedjob import exceptions
 from managedjob._job_set import ManagedJobSet
+from managedjob._managed_backend import ManagedBackend, ManagedBackendJob
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import IBMQJobManager, JobManager
 from managedjob._qobj import QasmQobj
@@ -66,6 +68,8 @@ __all__ = [
     "JobManagerTimeoutError",
     "JobNotFoundError",
     "JobTimeoutError",
+    "ManagedBackend",
+    "ManagedBackendJob",
     "ManagedJob",
     "ManagedJobSet",
     "ManagedResults",

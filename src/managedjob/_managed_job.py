@@ -43,6 +43,37 @@ logger = logging.getLogger(__name__)
 QOBJ_ONLY_OPTIONS = frozenset({"qobj_id", "qobj_header"})
 
 
+class JobObserver(Protocol):
+    """What a job set learns from one of its jobs (the journal and resubmission hooks).
+
+    A :class:`ManagedJob` without an observer behaves as the legacy one did.
+    An observer's methods must not raise; an error is logged and ignored.
+    """
+
+    def before_submit(self, mjob: ManagedJob) -> None:
+        """Called in the executor before the job is submitted; may wait.
+
+        Raising stops the submission: the error becomes ``submit_error``.
+        """
+        ...
+
+    def submitted(self, mjob: ManagedJob) -> None:
+        """Called once the submission ended: a job, a submit error, or cancelled."""
+        ...
+
+    def finished(
+        self, mjob: ManagedJob, result: Result | None, error: BaseException | None
+    ) -> None:
+        """Called when the finished job's result was fetched, or fetching it failed."""
+        ...
+
+    def submission(
+        self, mjob: ManagedJob
+    ) -> tuple[list[QuantumCircuit], dict[str, Any], dict[str, Any]] | None:
+        """Return the circuits, run options and Qobj options the job was submitted with."""
+        ...
+
+
 class SubmitLock(Protocol):
     """Anything with ``acquire`` and ``release``: a lock or a semaphore."""
 
@@ -137,6 +168,13 @@ class ManagedJob:
         self._raw_result: Result | None = None
         self._result_error: BaseException | None = None
         self._qobj: QasmQobj | None = None
+        # Set by a job set: who hears about this job, which submission of the
+        # slice it is, whether a later one replaced it, and (for a set rebuilt
+        # from its journal) why its job cannot be followed.
+        self._observer: JobObserver | None = None
+        self._attempt = 0
+        self._superseded = False
+        self._lost_reason: str | None = None
 
     @property
     def experiments_count(self) -> int:
@@ -232,6 +270,20 @@ class ManagedJob:
         ``submit_error`` here; with an executor that ran it on a copy, the
         future's value is all that comes back.
         """
+        try:
+            self._absorb_submission(future)
+        finally:
+            observer = self._observer
+            if observer is not None:
+                try:
+                    observer.submitted(self)
+                except Exception:
+                    logger.exception("Observer of experiments %d-%d failed.", *self._span())
+
+    def _span(self) -> tuple[int, int]:
+        return self.start_index, self.end_index
+
+    def _absorb_submission(self, future: Future[Any]) -> None:
         if future.cancelled():
             self._cancelled_before_submit = True
             return
@@ -266,6 +318,17 @@ class ManagedJob:
             The job, or the error that stopped its submission.
         """
         target = self._target_for(backend)
+        observer = self._observer
+        if observer is not None:
+            try:
+                observer.before_submit(self)
+            except Exception as err:
+                self.submit_error = err
+                _warn(
+                    f"Unable to submit job {job_name} for experiments "
+                    f"{self.start_index}-{self.end_index}: {err}"
+                )
+                return err
         logger.debug("Job %s waiting for the submit lock.", job_name)
         submit_lock.acquire()
         try:
@@ -363,7 +426,7 @@ class ManagedJob:
             job's status once it exists, or ``None`` (with a warning) if the
             submission failed or the status query raised.
         """
-        if self.submit_error is not None:
+        if self.submit_error is not None or self._lost_reason is not None:
             return None
         if self._cancelled_before_submit:
             return JobStatus.CANCELLED
@@ -411,15 +474,28 @@ class ManagedJob:
                 return None
             raw = self._raw_result
         if raw is not None and not raw.success and not partial:
-            _warn(
-                f"Job {_job_id(self.job)} for experiments {self.start_index}-{self.end_index} "
-                f"failed: {raw.status}. Use partial=True for the experiments that succeeded."
-            )
+            if not self._superseded:  # a resubmission replaced it: nothing to warn about
+                _warn(
+                    f"Job {_job_id(self.job)} for experiments "
+                    f"{self.start_index}-{self.end_index} failed: {raw.status}. "
+                    "Use partial=True for the experiments that succeeded."
+                )
             return None
         return raw
 
-    def _fetch(self, timeout: float | None) -> bool:
+    def _prefetch(self) -> None:
+        """Fetch and cache the result of a finished job, without warnings.
+
+        Background watchers call this once a job is final, so that its result
+        is journaled (and cached for :meth:`result`) as soon as it exists.
+        """
+        with self._lock:
+            if self._raw_result is None:
+                self._fetch(None, quiet=True)
+
+    def _fetch(self, timeout: float | None, *, quiet: bool = False) -> bool:
         """Fetch the result into the cache; return whether there is one."""
+        warn = logger.debug if quiet else _warn
         clock = self.clock
         deadline = None if timeout is None else clock.monotonic() + timeout
         future = self.future
@@ -435,7 +511,7 @@ class ManagedJob:
             finished = wait_for_final_state(job, left, clock=clock, poll=self.poll_policy)
         except Exception as err:
             self._result_error = err
-            _warn(
+            warn(
                 f"Unable to retrieve job result for experiments "
                 f"{self.start_index}-{self.end_index}, job ID={_job_id(job)}: {err}"
             )
@@ -448,22 +524,34 @@ class ManagedJob:
             self._raise_timeout(timeout, err)
         except Exception as err:
             self._result_error = err
-            _warn(
+            warn(
                 f"Unable to retrieve job result for experiments "
                 f"{self.start_index}-{self.end_index}, job ID={_job_id(job)}: {err}"
             )
+            self._notify_finished(None, err)
             return False
         if not isinstance(raw, Result):
             self._result_error = TypeError(f"job returned {type(raw).__name__}, not a Result")
-            _warn(
+            warn(
                 f"Unable to retrieve job result for experiments "
                 f"{self.start_index}-{self.end_index}, job ID={_job_id(job)}: "
                 f"{self._result_error}"
             )
+            self._notify_finished(None, self._result_error)
             return False
         self._raw_result = raw
         self._result_error = None
+        self._notify_finished(raw, None)
         return True
+
+    def _notify_finished(self, result: Result | None, error: BaseException | None) -> None:
+        observer = self._observer
+        if observer is None:
+            return
+        try:
+            observer.finished(self, result, error)
+        except Exception:
+            logger.exception("Observer of experiments %d-%d failed.", *self._span())
 
     def _raise_timeout(self, timeout: float | None, cause: BaseException | None = None) -> None:
         raise JobTimeoutError(
@@ -483,6 +571,8 @@ class ManagedJob:
         """
         if self.submit_error is not None:
             return f"Job submit failed: {self.submit_error}"
+        if self._lost_reason is not None:
+            return self._lost_reason
         job = self.job
         if job is None:
             return None
@@ -518,7 +608,12 @@ class ManagedJob:
             if future is not None and future.cancel():
                 self._cancelled_before_submit = True
                 return
-            reason = "its submission failed" if self.submit_error else "it is not submitted yet"
+            if self.submit_error:
+                reason = "its submission failed"
+            elif self._lost_reason:
+                reason = "its job is lost"
+            else:
+                reason = "it is not submitted yet"
             logger.warning(
                 "Unable to cancel the job for experiments %d-%d: %s.",
                 self.start_index,
@@ -569,8 +664,9 @@ class ManagedJob:
         with self._lock:
             if self._qobj is not None:
                 return self._qobj
-            if self._circuits is None:
+            if self._circuits is None and not self._load_submission():
                 return None
+            assert self._circuits is not None
             from managedjob._qobj import build_qobj
 
             try:
@@ -587,6 +683,25 @@ class ManagedJob:
                 )
                 return None
             return self._qobj
+
+
+    def _load_submission(self) -> bool:
+        """Fill in the circuits and run options from the observer (the journal)."""
+        observer = self._observer
+        if observer is None:
+            return False
+        try:
+            found = observer.submission(self)
+        except Exception as err:
+            _warn(
+                f"Unable to load the circuits of experiments "
+                f"{self.start_index}-{self.end_index} from the journal: {err}"
+            )
+            return False
+        if found is None:
+            return False
+        self._circuits, self._run_config, self._qobj_options = found
+        return True
 
 
 def experiment_name(experiment: object) -> str | None:
