@@ -599,6 +599,17 @@ def test_module_docstring_example_runs() -> None:
 
 
 def test_public_names() -> None:
-    assert managedjob.testing.__all__ == ["BareJob", "FakeClock", "ScriptedBackend", "ScriptedJob"]
+    assert managedjob.testing.__all__ == [
+        "BareJob",
+        "FakeClock",
+        "FakeRuntimeBackend",
+        "FakeRuntimeBatch",
+        "FakeRuntimeJob",
+        "FakeRuntimeSampler",
+        "FakeRuntimeService",
+        "FakeRuntimeSession",
+        "ScriptedBackend",
+        "ScriptedJob",
+    ]
     for name in managedjob.testing.__all__:
         assert getattr(managedjob.testing, name).__doc__

@@ -18,7 +18,15 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
-from managedjob._managed_job import ManagedJob, experiment_name
+from managedjob._journal import (
+    Journal,
+    JournalError,
+    SliceObserver,
+    _journal_warning,
+    _SetRecorder,
+    reattach,
+)
+from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, experiment_name
 from managedjob._report import format_job_details, format_status_counts
 from managedjob._results import Experiment, ExperimentIndex, ManagedResults
 from managedjob._retry import RetryPolicy
@@ -45,6 +53,28 @@ JOB_NAME_RE = re.compile(r"(.*)_([0-9]+)_$")
 
 DEFAULT_MAX_PARALLEL_SUBMITS = 4
 DEFAULT_MAX_PARALLEL_FETCHES = 8
+
+
+def _needs_retry(mjob: ManagedJob) -> bool:
+    """Whether :meth:`ManagedJobSet.retry_failed` resubmits ``mjob``."""
+    if mjob.submit_error is not None or mjob._lost_reason is not None:
+        return True
+    if mjob._cancelled_before_submit:
+        return True
+    job = mjob.job
+    if job is None:
+        return mjob.future is None
+    try:
+        status = job.status()
+    except Exception as err:
+        logger.warning(
+            "Not retrying experiments %d-%d: their job's status is unknown (%s).",
+            mjob.start_index,
+            mjob.end_index,
+            err,
+        )
+        return False
+    return status in (JobStatus.ERROR, JobStatus.CANCELLED)
 
 
 def validate_tags(tags: object, what: str = "job_tags") -> list[str]:
@@ -79,6 +109,12 @@ class ManagedJobSet:
         max_parallel_submits: How many jobs may be submitted at once. 1
             submits one job at a time, as the legacy manager did.
         max_parallel_fetches: How many results may be fetched at once.
+        journal: Where the set is recorded as it runs (see
+            :class:`~managedjob.Journal`); ``None`` records nothing. A
+            :class:`JobManager` passes its own.
+        journal_required: If the journal cannot be written: raise
+            :class:`~managedjob.JournalError` before anything is submitted
+            (``True``), or warn and run on without it (``False``).
 
     Threading:
         Methods that need the jobs (results, jobs, cancel, ...) first wait for
@@ -102,6 +138,8 @@ class ManagedJobSet:
         poll_policy: PollPolicy | None = None,
         max_parallel_submits: int = DEFAULT_MAX_PARALLEL_SUBMITS,
         max_parallel_fetches: int = DEFAULT_MAX_PARALLEL_FETCHES,
+        journal: Journal | None = None,
+        journal_required: bool = True,
     ) -> None:
         if name is not None and not isinstance(name, str):
             raise InvalidInputError(f"name must be a str, not {name!r}")
@@ -112,7 +150,8 @@ class ManagedJobSet:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"{setting} must be a positive integer, not {value!r}")
         self._managed_jobs: list[ManagedJob] = []
-        self._name = name or datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+        self._created_at = datetime.now(timezone.utc)
+        self._name = name or self._created_at.replace(tzinfo=None).isoformat()
         self._id = short_id or uuid.uuid4().hex + "-" + str(time.time()).replace(".", "")
         self._id_long = self._id_prefix + self._id + self._id_suffix
         self._tags: list[str] = []
@@ -127,6 +166,18 @@ class ManagedJobSet:
         self._max_parallel_fetches = max_parallel_fetches
         self._job_submit_lock = threading.BoundedSemaphore(max_parallel_submits)
         self._state_lock = threading.RLock()
+        # Durability: the journal, this set's records in it, and what a set
+        # rebuilt from it knows without its circuits.
+        self._journal = journal
+        self._journal_required = journal_required
+        self._recorder: _SetRecorder | None = None
+        self._names_hint: list[str | None] | None = None
+        self._backend_name_hint: str | None = None
+        # Resubmission: how often a failed job is resubmitted by itself, and
+        # where resubmissions go.
+        self._max_resubmits = 0
+        self._executor: Executor | None = None
+        self._cancel_requested = False
 
     def __repr__(self) -> str:
         return (
@@ -152,9 +203,14 @@ class ManagedJobSet:
         executor: Executor,
         job_share_level: str | None = None,
         job_tags: list[str] | None = None,
+        *,
+        max_resubmits: int = 0,
         **run_config: Any,
     ) -> None:
         """Submit the experiments, one job per inner list.
+
+        With a journal, the set and each job's circuits are journaled before
+        that job is submitted.
 
         Args:
             experiment_list: The circuits of each job, in order.
@@ -162,11 +218,16 @@ class ManagedJobSet:
             executor: Runs the submissions.
             job_share_level: Ignored, with a :class:`DeprecationWarning`.
             job_tags: Tags for the set, given to every job that keeps tags.
+            max_resubmits: How many times a job that fails (ends in
+                ``ERROR``, or cannot be submitted) is resubmitted by itself,
+                as soon as the failure is seen. Cancelled jobs are not.
             **run_config: Run options for every job, such as ``shots``.
 
         Raises:
             IBMQJobManagerInvalidStateError: If the jobs were already submitted.
             InvalidInputError: If a value is not valid (nothing is submitted then).
+            JournalError: If the journal is required and cannot be written
+                (nothing is submitted then).
         """
         if job_share_level is not None:
             warnings.warn(
@@ -180,13 +241,19 @@ class ManagedJobSet:
                     f"The jobs of job set {self._id!r} have already been submitted."
                 )
             tags = validate_tags(job_tags) if job_tags is not None else []
+            if isinstance(max_resubmits, bool) or not isinstance(max_resubmits, int):
+                raise InvalidInputError(f"max_resubmits must be an integer, not {max_resubmits!r}")
+            if max_resubmits < 0:
+                raise InvalidInputError(f"max_resubmits must not be negative, not {max_resubmits}")
             target = resolve_target(backend)
             options = {k: v for k, v in run_config.items() if k not in ("qobj_id", "qobj_header")}
             target.check_run_config(options)
             flat: list[QuantumCircuit] = []
             sizes: list[int] = []
+            slices: list[list[QuantumCircuit]] = []
             for number, experiments in enumerate(experiment_list):
                 circuits = list(experiments)
+                slices.append(circuits)
                 if not circuits:
                     raise InvalidInputError(f"experiment_list[{number}] is empty")
                 for index, circuit in enumerate(circuits):
@@ -200,10 +267,6 @@ class ManagedJobSet:
             if not flat:
                 raise InvalidInputError("experiment_list holds no experiments")
 
-            self._backend = backend
-            self._target = target
-            self._tags = tags
-            self._experiments = flat
             start = 0
             jobs: list[ManagedJob] = []
             for size in sizes:
@@ -211,14 +274,28 @@ class ManagedJobSet:
                 mjob._target = target
                 jobs.append(mjob)
                 start += size
+            job_names = [JOB_NAME_FORMAT.format(self._name, n) for n in range(len(jobs))]
+            recorder = self._start_journal(
+                target, tags, run_config, jobs, slices, job_names, max_resubmits
+            )
+            self._backend = backend
+            self._target = target
+            self._tags = tags
+            self._experiments = flat
+            self._executor = executor
+            self._max_resubmits = max_resubmits
+            self._recorder = recorder
+            for number, mjob in enumerate(jobs):
+                attempt = recorder.first_attempt(number) if recorder is not None else None
+                mjob._observer = SliceObserver(self, number, attempt)
             self._managed_jobs = jobs
-            for number, (mjob, experiments) in enumerate(zip(jobs, experiment_list, strict=True)):
+            for number, (mjob, circuits) in enumerate(zip(jobs, slices, strict=True)):
                 logger.debug(
                     "Submitting job %d/%d of job set %s.", number + 1, len(jobs), self._name
                 )
                 mjob.submit(
-                    list(experiments),
-                    job_name=JOB_NAME_FORMAT.format(self._name, number),
+                    circuits,
+                    job_name=job_names[number],
                     backend=backend,
                     executor=executor,
                     submit_lock=self._job_submit_lock,
@@ -226,10 +303,271 @@ class ManagedJobSet:
                     **run_config,
                 )
 
+    def _start_journal(
+        self,
+        target: Target,
+        tags: list[str],
+        run_config: dict[str, Any],
+        jobs: list[ManagedJob],
+        slices: list[list[QuantumCircuit]],
+        job_names: list[str],
+        max_resubmits: int,
+    ) -> _SetRecorder | None:
+        """Journal the set before its submission; ``None`` if it has no journal."""
+        journal = self._journal
+        if journal is None:
+            return None
+        try:
+            return journal._record_job_set(
+                job_set_id=self._id,
+                name=self._name,
+                tags=tags,
+                created_at=self._created_at,
+                target=target,
+                run_config=run_config,
+                slices=[
+                    (mjob.start_index, mjob.end_index, circuits, job_name)
+                    for mjob, circuits, job_name in zip(jobs, slices, job_names, strict=True)
+                ],
+                max_resubmits=max_resubmits,
+                required=self._journal_required,
+            )
+        except JournalError as err:
+            if self._journal_required:
+                raise
+            _journal_warning(f"Job set {self._id} runs without a journal: {err}")
+            return None
+
     def _wait_for_submissions(self, timeout: float | None = None) -> bool:
-        futures = [mjob.future for mjob in self._managed_jobs if mjob.future is not None]
-        _, pending = wait_futures(futures, timeout=timeout)
-        return not pending
+        while True:
+            with self._state_lock:
+                jobs = list(self._managed_jobs)
+            futures = [mjob.future for mjob in jobs if mjob.future is not None]
+            _, pending = wait_futures(futures, timeout=timeout)
+            if pending:
+                return False
+            with self._state_lock:  # a failed submission may have been resubmitted
+                if all(a is b for a, b in zip(jobs, self._managed_jobs, strict=True)):
+                    return True
+
+    # ------------------------------------------------------------------ retry
+
+    def retry_failed(self, backend: Any = None, **run_config: Any) -> list[ManagedJob]:
+        """Resubmit every job that failed, keeping each experiment's index.
+
+        A job is retried if its submission failed, it ended in ``ERROR``, it
+        was cancelled, or it is lost (a set rebuilt from the journal whose
+        job the target no longer knows, or that was never submitted). Jobs
+        that are queued, running or done are left alone. Each retried job
+        runs the same circuits with the same run options, from memory or,
+        for a set rebuilt in another process, from the journal.
+        :meth:`results` afterwards waits for the new jobs too.
+
+        Args:
+            backend: Where to run them. By default the set's backend; for a
+                set rebuilt from the journal, the ``provider`` given to
+                :meth:`JobManager.retrieve_job_set` if it can run circuits.
+                A backend given here becomes the set's backend. Jobs of a
+                rebuilt set that were not attached are first looked up on it.
+            **run_config: Run options to use instead of the journaled ones;
+                needed for options that could not be journaled (such as a
+                noise model).
+
+        Returns:
+            The new managed jobs, in order; empty if nothing failed.
+
+        Raises:
+            IBMQJobManagerInvalidStateError: If there is no backend to run
+                on, or a job's circuits or run options are not known.
+            InvalidInputError: If the backend cannot run circuits or rejects
+                a run option (nothing is submitted then).
+            JournalError: If the journal cannot be read.
+        """
+        self._require_jobs()
+        chosen = backend if backend is not None else self._backend
+        if chosen is not None:
+            for mjob in list(self._managed_jobs):
+                self._reattach_detached(mjob, chosen)
+        with self._state_lock:
+            jobs = list(self._managed_jobs)
+        failed = [(number, mjob) for number, mjob in enumerate(jobs) if _needs_retry(mjob)]
+        if not failed:
+            return []
+        if chosen is None:
+            raise JobManagerInvalidStateError(
+                f"Job set {self._id} has no backend to retry its failed jobs on: "
+                "pass retry_failed(backend=...)."
+            )
+        target = resolve_target(chosen)
+        plans: list[tuple[int, ManagedJob, list[QuantumCircuit], dict[str, Any]]] = []
+        for number, mjob in failed:
+            circuits, config = self._submission_of(mjob, run_config)
+            target.check_run_config(
+                {k: v for k, v in config.items() if k not in QOBJ_ONLY_OPTIONS}
+            )
+            plans.append((number, mjob, circuits, config))
+        with self._state_lock:
+            self._backend, self._target = chosen, target
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=4, thread_name_prefix="managedjob-retry"
+                )
+            executor = self._executor
+        resubmitted = [
+            self._resubmit(number, mjob, circuits, config, chosen, executor)
+            for number, mjob, circuits, config in plans
+        ]
+        logger.info("Resubmitted %d job(s) of job set %s.", len(resubmitted), self._id)
+        return resubmitted
+
+    def _reattach_detached(self, mjob: ManagedJob, backend: Any) -> None:
+        """Look a job that a rebuilt set did not attach up on ``backend``."""
+        observer = mjob._observer
+        if not isinstance(observer, SliceObserver) or observer.detached_job_id is None:
+            return
+        job_id, observer.detached_job_id = observer.detached_job_id, None
+        job, why = reattach(backend, job_id)
+        if job is None:
+            mjob._lost_reason = (
+                f"Job {job_id} for experiments {mjob.start_index}-{mjob.end_index} {why}."
+            )
+            return
+        mjob.job = job
+        mjob._lost_reason = None
+        observer.watch(mjob)
+
+    def _submission_of(
+        self, mjob: ManagedJob, overrides: dict[str, Any]
+    ) -> tuple[list[QuantumCircuit], dict[str, Any]]:
+        """Return a job's circuits and run options (Qobj options included) for resubmission."""
+        span = f"{mjob.start_index}-{mjob.end_index}"
+        unsaved: list[str] = []
+        if mjob._circuits is not None:
+            circuits = mjob._circuits
+            config = {**mjob._run_config, **mjob._qobj_options}
+        else:
+            observer = mjob._observer
+            recorder = observer.recorder if isinstance(observer, SliceObserver) else None
+            if recorder is None or not isinstance(observer, SliceObserver):
+                raise JobManagerInvalidStateError(
+                    f"The circuits of experiments {span} of job set {self._id} are not known: "
+                    "it was not run or journaled by managedjob."
+                )
+            circuits, stored, qobj_options = recorder.owner.load_submission(observer.index)
+            config = {**stored, **qobj_options}
+            unsaved = recorder.owner.unsaved_options
+        missing = [key for key in unsaved if key not in overrides]
+        if missing:
+            raise JobManagerInvalidStateError(
+                f"Run option(s) {', '.join(map(repr, missing))} of job set {self._id} were not "
+                "journaled (they have no JSON form): pass them to retry_failed()."
+            )
+        config.update(overrides)
+        return list(circuits), config
+
+    def _resubmit(
+        self,
+        number: int,
+        old: ManagedJob,
+        circuits: list[QuantumCircuit],
+        config: dict[str, Any],
+        backend: Any,
+        executor: Executor,
+    ) -> ManagedJob:
+        """Replace job ``number`` by a new submission of the same experiments."""
+        new = self._new_managed_job(old.start_index, old.experiments_count)
+        new._attempt = old._attempt + 1
+        target = self._target
+        if target is not None and (target is backend or target.wrapped is backend):
+            new._target = target
+        job_name = JOB_NAME_FORMAT.format(self._name, number)
+        recorder = self._recorder
+        attempt = (
+            None if recorder is None else recorder.new_attempt(number, new._attempt, job_name)
+        )
+        new._observer = SliceObserver(self, number, attempt)
+        with self._state_lock:
+            self._managed_jobs[number] = new
+            old._superseded = True
+            self._managed_results = None
+        try:
+            new.submit(
+                circuits,
+                job_name=job_name,
+                backend=backend,
+                executor=executor,
+                submit_lock=self._job_submit_lock,
+                job_tags=[*self._tags, self._id_long],
+                **config,
+            )
+        except BaseException:
+            with self._state_lock:
+                self._managed_jobs[number] = old
+                old._superseded = False
+            raise
+        return new
+
+    def _slice_failed(self, mjob: ManagedJob) -> None:
+        """Resubmit a job that failed, if ``max_resubmits`` allows (called by its observer)."""
+        if mjob._attempt >= self._max_resubmits or self._cancel_requested:
+            return
+        with self._state_lock:
+            number = next(
+                (n for n, current in enumerate(self._managed_jobs) if current is mjob), None
+            )
+            backend, executor = self._backend, self._executor
+            if number is None or backend is None or executor is None:
+                return
+            try:
+                circuits, config = self._submission_of(mjob, {})
+                self._resubmit(number, mjob, circuits, config, backend, executor)
+            except Exception as err:
+                logger.warning(
+                    "Unable to resubmit experiments %d-%d of job set %s: %s",
+                    mjob.start_index,
+                    mjob.end_index,
+                    self._id,
+                    err,
+                )
+                return
+        logger.info(
+            "Experiments %d-%d of job set %s failed; resubmitted them (%d of at most %d).",
+            mjob.start_index,
+            mjob.end_index,
+            self._id,
+            mjob._attempt + 1,
+            self._max_resubmits,
+        )
+
+    def _adopt_restored(
+        self,
+        *,
+        name: str,
+        tags: list[str],
+        created_at: datetime,
+        jobs: list[ManagedJob],
+        names: list[str | None],
+        backend: Any,
+        target: Target | None,
+        backend_name: str,
+        max_resubmits: int,
+        recorder: _SetRecorder,
+    ) -> None:
+        """Take the state of a set rebuilt from the journal."""
+        with self._state_lock:
+            self._name = name
+            self._tags = tags
+            self._created_at = created_at
+            self._managed_jobs = jobs
+            self._experiments = None
+            self._names_hint = names
+            self._backend = backend
+            self._target = target
+            self._backend_name_hint = backend_name
+            self._max_resubmits = max_resubmits
+            self._recorder = recorder
+            self._index = None
+            self._managed_results = None
 
     # ------------------------------------------------------------------ retrieve
 
@@ -268,6 +606,7 @@ class ManagedJobSet:
                 break
         if not found:
             raise UnknownJobSetError(f"{self._id} is not a known job set on {provider!r}.")
+        # Newest first: a slice that was retried has several jobs; keep the latest.
         by_index: dict[int, JobV1] = {}
         set_name: str | None = None
         for job in found:
@@ -280,7 +619,7 @@ class ManagedJobSet:
                 )
             if set_name is None:
                 set_name = matched.group(1)
-            by_index[int(matched.group(2))] = job
+            by_index.setdefault(int(matched.group(2)), job)
         order = sorted(by_index)
         if order != list(range(len(order))):
             raise JobManagerInvalidStateError(
@@ -379,9 +718,38 @@ class ManagedJobSet:
             cached = self._managed_results
             if cached is not None and not refresh and cached._partial == partial:
                 return cached
+        deadline = None if timeout is None else self._clock.monotonic() + timeout
+        with self._state_lock:
+            jobs = list(self._managed_jobs)
+        results = self._fetch_results(jobs, deadline, timeout, partial, refresh)
+        while True:  # a failed job may have been resubmitted: wait for its replacement
+            with self._state_lock:
+                current = list(self._managed_jobs)
+            changed = [n for n, (a, b) in enumerate(zip(jobs, current, strict=True)) if a is not b]
+            if not changed:
+                break
+            fresh = self._fetch_results([current[n] for n in changed], deadline, timeout, partial)
+            for number, result in zip(changed, fresh, strict=True):
+                results[number] = result
+            jobs = current
+
+        success = all(result is not None and result.success for result in results)
+        managed = ManagedResults(self, self._backend_name(), success, results=results)
+        managed._partial = partial
+        with self._state_lock:
+            self._managed_results = managed
+        return managed
+
+    def _fetch_results(
+        self,
+        jobs: list[ManagedJob],
+        deadline: float | None,
+        timeout: float | None,
+        partial: bool,
+        refresh: bool = False,
+    ) -> list[Result | None]:
+        """Fetch the jobs' results at once, all within ``deadline``."""
         clock = self._clock
-        deadline = None if timeout is None else clock.monotonic() + timeout
-        jobs = list(self._managed_jobs)
 
         def fetch(mjob: ManagedJob) -> Result | None:
             left = None if deadline is None else max(0.0, deadline - clock.monotonic())
@@ -419,23 +787,16 @@ class ManagedJobSet:
                     f"{', '.join(f'{m.start_index}-{m.end_index}' for m in late)} "
                     f"did not finish within {timeout} s."
                 ) from cause
-            results = [future.result() for future in futures]
+            return [future.result() for future in futures]
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-
-        success = all(result is not None and result.success for result in results)
-        managed = ManagedResults(self, self._backend_name(), success, results=results)
-        managed._partial = partial
-        with self._state_lock:
-            self._managed_results = managed
-        return managed
 
     def _backend_name(self) -> str:
         if self._target is not None:
             return self._target.name
         backend = self._backend
         if backend is None:
-            return "unknown"
+            return self._backend_name_hint or "unknown"
         try:
             return resolve_target(backend).name
         except Exception:
@@ -471,6 +832,7 @@ class ManagedJobSet:
 
     def cancel(self) -> None:
         """Cancel every job of the set; jobs that cannot be cancelled are logged."""
+        self._cancel_requested = True  # and resubmit nothing any more
         if not self._managed_jobs:
             self._require_jobs()
         for mjob in self._managed_jobs:
@@ -491,6 +853,8 @@ class ManagedJobSet:
     def _experiment_names(self) -> list[str | None]:
         if self._experiments is not None:
             return [circuit.name for circuit in self._experiments]
+        if self._names_hint is not None:
+            return list(self._names_hint)
         names: list[str | None] = []
         for mjob in self._managed_jobs:
             result = mjob._raw_result
@@ -559,6 +923,8 @@ class ManagedJobSet:
                         err,
                     )
         self._name = name
+        if self._recorder is not None:
+            self._recorder.update(name=name)
         return self._name
 
     def job_set_id(self) -> str:
@@ -628,4 +994,6 @@ class ManagedJobSet:
                         err,
                     )
         self._tags = tags
+        if self._recorder is not None:
+            self._recorder.update(tags=tags)
         return list(self._tags)

@@ -684,7 +684,6 @@ class ManagedJob:
                 return None
             return self._qobj
 
-
     def _load_submission(self) -> bool:
         """Fill in the circuits and run options from the observer (the journal)."""
         observer = self._observer

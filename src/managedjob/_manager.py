@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -18,11 +20,16 @@ from managedjob._job_set import (
     ManagedJobSet,
     validate_tags,
 )
+from managedjob._journal import Journal, JournalError, _journal_warning, restore_job_set
 from managedjob._report import format_job_details, format_status_counts
 from managedjob._retry import RetryPolicy
 from managedjob._split import effective_max_experiments, plan_slices
 from managedjob._wait import Clock, PollPolicy
-from managedjob.exceptions import InvalidInputError, JobManagerInvalidStateError
+from managedjob.exceptions import (
+    InvalidInputError,
+    JobManagerInvalidStateError,
+    UnknownJobSetError,
+)
 from managedjob.targets import resolve_target
 
 __all__ = ["IBMQJobManager", "JobManager"]
@@ -75,6 +82,15 @@ class JobManager:
         poll_policy: How often jobs without a future are polled.
         clock: Where time comes from; tests pass
             :class:`managedjob.testing.FakeClock`.
+        journal: Where job sets are recorded so that they survive the
+            process: ``True`` (the default) for the file named by
+            ``MANAGEDJOB_JOURNAL``, else ``journal.sqlite3`` in the user data
+            directory; a path for that file; a :class:`~managedjob.Journal`;
+            or ``False`` for no journal. Opened on first use.
+        journal_required: What happens when the journal cannot be opened or
+            written: ``True`` raises :class:`~managedjob.JournalError` (before
+            anything is submitted); ``False`` warns with a
+            :class:`~managedjob.JournalWarning` and runs on without it.
 
     Raises:
         InvalidInputError: If a setting is not valid.
@@ -92,6 +108,8 @@ class JobManager:
         retry_policy: RetryPolicy | None = None,
         poll_policy: PollPolicy | None = None,
         clock: Clock | None = None,
+        journal: bool | str | os.PathLike[str] | Journal = True,
+        journal_required: bool = True,
     ) -> None:
         if executor is not None and not callable(getattr(executor, "submit", None)):
             raise InvalidInputError(
@@ -114,6 +132,17 @@ class JobManager:
             "poll_policy": poll_policy,
             "clock": clock,
         }
+        if not isinstance(journal, (bool, str, os.PathLike, Journal)):
+            raise InvalidInputError(
+                f"journal must be True, False, a path or a Journal, not {journal!r}"
+            )
+        if not isinstance(journal_required, bool):
+            raise InvalidInputError(f"journal_required must be a bool, not {journal_required!r}")
+        self._journal_setting = journal
+        self._journal_required = journal_required
+        self._journal: Journal | None = None
+        self._journal_resolved = False
+        self._journal_lock = threading.Lock()
         self._job_sets: list[ManagedJobSet] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -123,11 +152,43 @@ class JobManager:
     def close(self) -> None:
         """Shut down the executor the manager made (not one it was given).
 
-        Submissions already started finish first.
+        Submissions already started finish first; then what the journal has
+        queued is written.
         """
         self._closed = True
         if self._owns_executor:
             self._executor.shutdown(wait=True)
+        with self._journal_lock:
+            journal = self._journal
+        if journal is not None:
+            journal.flush()
+
+    @property
+    def journal(self) -> Journal | None:
+        """The journal job sets are recorded in, opened on first use; ``None`` if off.
+
+        Raises:
+            JournalError: If it cannot be opened and ``journal_required`` is true.
+        """
+        with self._journal_lock:
+            if not self._journal_resolved:
+                self._journal = self._open_journal()
+                self._journal_resolved = True
+            return self._journal
+
+    def _open_journal(self) -> Journal | None:
+        setting = self._journal_setting
+        if setting is False:
+            return None
+        if isinstance(setting, Journal):
+            return setting
+        try:
+            return Journal(None if setting is True else setting)
+        except JournalError as err:
+            if self._journal_required:
+                raise
+            _journal_warning(f"Running without a journal: {err}")
+            return None
 
     def __enter__(self) -> JobManager:
         return self
@@ -143,7 +204,15 @@ class JobManager:
     # ------------------------------------------------------------------ run
 
     def _new_job_set(self, name: str | None = None, short_id: str | None = None) -> ManagedJobSet:
-        return self.job_set_class(name=name, short_id=short_id, **self._settings)
+        job_set = self.job_set_class(
+            name=name,
+            short_id=short_id,
+            journal=self.journal,
+            journal_required=self._journal_required,
+            **self._settings,
+        )
+        job_set._executor = self._executor  # where retries of a retrieved set go
+        return job_set
 
     def run(
         self,
@@ -153,11 +222,16 @@ class JobManager:
         max_experiments_per_job: int | None = None,
         job_share_level: str | None = None,
         job_tags: list[str] | None = None,
+        *,
+        max_resubmits: int = 0,
         **run_config: Any,
     ) -> ManagedJobSet:
         """Run experiments on a target as a set of jobs.
 
-        Every value is checked before anything is submitted.
+        Every value is checked before anything is submitted. With a journal
+        (the default), the set and its circuits are journaled before they
+        are submitted, then each job's id, then each result as soon as the
+        job finishes.
 
         Args:
             experiments: A circuit or a list of circuits.
@@ -170,6 +244,10 @@ class JobManager:
                 target's own limit applies when it is smaller.
             job_share_level: Ignored, with a :class:`DeprecationWarning`.
             job_tags: Tags for the set and each of its jobs.
+            max_resubmits: How many times a job that fails (ends in
+                ``ERROR``, or cannot be submitted) is resubmitted by itself,
+                as soon as the failure is seen; 0 (the default) never.
+                :meth:`ManagedJobSet.results` waits for the resubmissions.
             **run_config: Run options for every job, such as ``shots``,
                 ``memory`` or ``seed_simulator``. An option the target cannot
                 honour is an error.
@@ -180,6 +258,8 @@ class JobManager:
         Raises:
             InvalidInputError: If a value is not valid, naming it.
             IBMQJobManagerInvalidStateError: If the manager is closed.
+            JournalError: If the journal cannot be written and
+                ``journal_required`` is true (nothing is submitted then).
         """
         if self._closed:
             raise JobManagerInvalidStateError("this JobManager is closed")
@@ -203,6 +283,10 @@ class JobManager:
                 "max_experiments_per_job must be a positive integer, not "
                 f"{max_experiments_per_job!r}"
             )
+        if isinstance(max_resubmits, bool) or not isinstance(max_resubmits, int):
+            raise InvalidInputError(f"max_resubmits must be an integer, not {max_resubmits!r}")
+        if max_resubmits < 0:
+            raise InvalidInputError(f"max_resubmits must not be negative, not {max_resubmits}")
         experiment_list = self._split_experiments(circuits, backend, max_experiments_per_job)
         job_set = self._new_job_set(name=name)
         job_set.run(
@@ -210,6 +294,7 @@ class JobManager:
             backend=backend,
             executor=self._executor,
             job_tags=job_tags,
+            max_resubmits=max_resubmits,
             **run_config,
         )
         with self._lock:
@@ -251,34 +336,93 @@ class JobManager:
                 lines.extend(format_job_details(set_statuses, job_set.managed_jobs()))
         return "\n".join(lines)
 
-    def job_sets(self, name: str | None = None) -> list[ManagedJobSet]:
-        """Return the job sets this manager ran or retrieved.
+    def job_sets(
+        self,
+        name: str | None = None,
+        *,
+        tags: Sequence[str] | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[ManagedJobSet]:
+        """Return the job sets this manager ran or retrieved, and those in its journal.
+
+        A set found only in the journal is rebuilt from it without contacting
+        any target: journaled results are there, other jobs are not attached
+        (status ``None``); :meth:`retrieve_job_set` with a provider follows them.
 
         Args:
             name: Only the sets of this name.
+            tags: Only the sets that have every one of these tags.
+            since: Only the sets run at or after this time.
+            until: Only the sets run at or before this time. Naive datetimes
+                are local time.
 
         Returns:
             The job sets, oldest first.
+
+        Raises:
+            JournalError: If the journal cannot be read and ``journal_required``
+                is true.
         """
+        start = None if since is None else since.timestamp()
+        stop = None if until is None else until.timestamp()
+        wanted = set(tags or ())
+
+        def keep(job_set: ManagedJobSet) -> bool:
+            moment = job_set._created_at.timestamp()
+            return (
+                (name is None or job_set.name() == name)
+                and wanted.issubset(job_set.tags())
+                and (start is None or moment >= start)
+                and (stop is None or moment <= stop)
+            )
+
         with self._lock:
-            job_sets = list(self._job_sets)
-        if name is not None:
-            return [job_set for job_set in job_sets if job_set.name() == name]
-        return job_sets
+            job_sets = [job_set for job_set in self._job_sets if keep(job_set)]
+            known = {job_set.job_set_id() for job_set in self._job_sets}
+        journal = self.journal
+        if journal is None:
+            return job_sets
+        try:
+            records = journal.job_sets(name=name, tags=tags, since=since, until=until)
+        except JournalError as err:
+            if self._journal_required:
+                raise
+            _journal_warning(f"Cannot list the journaled job sets: {err}")
+            return job_sets
+        for record in records:
+            if record.job_set_id in known:
+                continue
+            job_set = self._new_job_set(short_id=record.job_set_id)
+            try:
+                restore_job_set(job_set, journal, provider=None)
+            except UnknownJobSetError:  # deleted meanwhile
+                continue
+            job_sets.append(job_set)
+        return sorted(job_sets, key=lambda job_set: job_set._created_at)
 
     def retrieve_job_set(
-        self, job_set_id: str, provider: Any, refresh: bool = False
+        self, job_set_id: str, provider: Any = None, refresh: bool = False
     ) -> ManagedJobSet:
-        """Return a job set run earlier, by its id.
+        """Return a job set run earlier, by its id, in this process or another.
 
         A set this manager knows is returned as it is, unless ``refresh`` is
-        true; otherwise its jobs are looked up on ``provider`` by the set's
-        id tag (see :meth:`ManagedJobSet.retrieve_jobs`).
+        true. A set in the journal is rebuilt from it: journaled results are
+        read from the journal without contacting the target; jobs without
+        one are re-attached through ``provider`` (its ``retrieve_job``) when
+        it still knows them; the others are lost, and report status ``None``
+        with an error message saying why (:meth:`ManagedJobSet.retry_failed`
+        reruns them). Otherwise the set's jobs are looked up on ``provider``
+        by the set's id tag (see :meth:`ManagedJobSet.retrieve_jobs`).
 
         Args:
             job_set_id: The id, from :meth:`ManagedJobSet.job_set_id`.
-            provider: Where the set's jobs were submitted.
-            refresh: Look the jobs up again even if the set is known.
+            provider: Where the set's jobs were submitted: a backend, or a
+                provider that finds jobs by id or by tag. May be ``None`` for
+                a journaled set; unfinished jobs are then not attached. A
+                provider that can run circuits is where
+                :meth:`ManagedJobSet.retry_failed` runs by default.
+            refresh: Rebuild the set even if it is known.
 
         Returns:
             The job set.
@@ -287,6 +431,8 @@ class JobManager:
             IBMQJobManagerUnknownJobSet: If the set cannot be found.
             IBMQJobManagerInvalidStateError: If jobs are found but do not make
                 a whole set.
+            JournalError: If the journal cannot be read and
+                ``journal_required`` is true.
         """
         if not isinstance(job_set_id, str) or not job_set_id:
             raise InvalidInputError(f"job_set_id must be a non-empty str, not {job_set_id!r}")
@@ -298,7 +444,25 @@ class JobManager:
                     del self._job_sets[index]
                     break
         job_set = self._new_job_set(short_id=job_set_id)
-        job_set.retrieve_jobs(provider=provider, refresh=refresh)
+        journal = self.journal
+        journaled = False
+        if journal is not None:
+            try:
+                journaled = journal.job_set(job_set_id) is not None
+            except JournalError as err:
+                if self._journal_required:
+                    raise
+                _journal_warning(f"Cannot look job set {job_set_id} up in the journal: {err}")
+        if journal is not None and journaled:
+            restore_job_set(job_set, journal, provider)
+        elif provider is None:
+            where = f"in the journal {journal.path}" if journal is not None else "(no journal)"
+            raise UnknownJobSetError(
+                f"{job_set_id} is not a known job set: it is not {where}, and no provider was "
+                "given to look it up by tag."
+            )
+        else:
+            job_set.retrieve_jobs(provider=provider, refresh=refresh)
         with self._lock:
             self._job_sets.append(job_set)
         return job_set

@@ -44,6 +44,42 @@ Example:
     ``job.result()`` on a job that is not finished waits for it through the
     clock: with a :class:`FakeClock` that moves the time forward instantly.
 
+IBM Quantum Runtime:
+    :class:`FakeRuntimeService` stands in for ``QiskitRuntimeService``: its
+    :class:`FakeRuntimeBackend` objects take jobs through a
+    :class:`FakeRuntimeSampler` (in job mode, or in a :class:`FakeRuntimeSession`
+    or :class:`FakeRuntimeBatch`), and its :class:`FakeRuntimeJob` objects
+    answer like ``RuntimeJobV2``: status words (``"QUEUED"``, ``"RUNNING"``,
+    ``"DONE"``, ``"ERROR"``, ``"CANCELLED"``), tags, inputs, error messages,
+    cancellation, and a real ``PrimitiveResult``. The service lists jobs with
+    the real filters (``job_tags``, ``pending``, ``limit``, ``skip``,
+    ``descending``, ...) and refuses jobs the way an instance does, with
+    error code 3458 (too many pending jobs) or 4317 (monthly quota used up)::
+
+        >>> from qiskit import QuantumCircuit
+        >>> from managedjob.testing import FakeRuntimeSampler, FakeRuntimeService
+        >>> service = FakeRuntimeService(run_time=10.0, max_pending_jobs=1)
+        >>> flip = QuantumCircuit(1, 1, name="flip")
+        >>> _ = flip.x(0)
+        >>> _ = flip.measure(0, 0)
+        >>> sampler = FakeRuntimeSampler(
+        ...     mode=service.backend(), options={"environment": {"job_tags": ["demo"]}}
+        ... )
+        >>> job = sampler.run([flip], shots=50)
+        >>> job.status(), job.tags
+        ('QUEUED', ['demo'])
+        >>> try:
+        ...     _ = sampler.run([flip])
+        ... except Exception as error:
+        ...     refusal = error
+        >>> "limit of 1 pending jobs" in str(refusal), service.refusals
+        (True, [3458])
+        >>> service.clock.advance(10.0)
+        >>> job.status(), job.result()[0].data.c.get_counts()
+        ('DONE', {'1': 50})
+        >>> [found.job_id() for found in service.jobs(job_tags=["demo"])] == [job.job_id()]
+        True
+
 Time:
     Every wait goes through the ``clock`` given to the backend. Pass the same
     :class:`FakeClock` to the code under test so that both agree on the time.
@@ -56,15 +92,27 @@ Time:
 
 from __future__ import annotations
 
+import copy
+import importlib
+import io
 import threading
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
-from typing import Any, Literal
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from types import TracebackType
+from typing import Any, Literal, NoReturn
 
+from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
+from qiskit.exceptions import QiskitError
+from qiskit.primitives import BackendSamplerV2, BaseSamplerV2, PrimitiveResult
+from qiskit.primitives.base.base_primitive_job import BasePrimitiveJob
+from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.providers import BackendV2, JobStatus, JobV1, Options
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.providers.exceptions import JobError
+from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 from qiskit.transpiler import Target
@@ -77,7 +125,18 @@ from managedjob.exceptions import (
     UnsupportedRunOptionError,
 )
 
-__all__ = ["BareJob", "FakeClock", "ScriptedBackend", "ScriptedJob"]
+__all__ = [
+    "BareJob",
+    "FakeClock",
+    "FakeRuntimeBackend",
+    "FakeRuntimeBatch",
+    "FakeRuntimeJob",
+    "FakeRuntimeSampler",
+    "FakeRuntimeService",
+    "FakeRuntimeSession",
+    "ScriptedBackend",
+    "ScriptedJob",
+]
 
 _FINAL_STATES = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
 
@@ -920,4 +979,826 @@ class ScriptedBackend(BackendV2):
         return (
             f"<ScriptedBackend {self.name!r}: {len(self.submitted)} jobs, "
             f"{self.run_calls} run() calls>"
+        )
+
+
+# ----------------------------------------------------------------------------
+# A scripted IBM Quantum Runtime service
+# ----------------------------------------------------------------------------
+
+_RUNTIME_FINAL = frozenset({"DONE", "ERROR", "CANCELLED"})
+_RUNTIME_DEFAULT_SHOTS = 4096
+_FAKE_JOBS_URL = "https://quantum.example/api/v1/jobs"
+# Creation dates are this moment plus the clock's time at submission.
+_FAKE_EPOCH = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+def _runtime_exception(name: str, default: type[Exception]) -> type[Exception]:
+    """Return ``qiskit_ibm_runtime.exceptions.<name>`` if that package is installed."""
+    try:
+        module = importlib.import_module("qiskit_ibm_runtime.exceptions")
+    except ImportError:
+        return default
+    found = getattr(module, name, None)
+    return found if isinstance(found, type) and issubclass(found, Exception) else default
+
+
+@dataclass
+class _FakeEnvironmentOptions:
+    job_tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _FakeSimulatorOptions:
+    seed_simulator: int | None = None
+
+
+@dataclass
+class _FakeSamplerOptions:
+    """The options a :class:`FakeRuntimeSampler` reads; others are kept in ``other``."""
+
+    default_shots: int | None = None
+    environment: _FakeEnvironmentOptions = field(default_factory=_FakeEnvironmentOptions)
+    simulator: _FakeSimulatorOptions = field(default_factory=_FakeSimulatorOptions)
+    other: dict[str, Any] = field(default_factory=dict)
+
+
+def _sampler_options(
+    options: Mapping[str, Any] | _FakeSamplerOptions | None,
+) -> _FakeSamplerOptions:
+    if options is None:
+        return _FakeSamplerOptions()
+    if isinstance(options, _FakeSamplerOptions):
+        return copy.deepcopy(options)
+    if not isinstance(options, Mapping):
+        raise TypeError(f"options must be a mapping, not {type(options).__name__}")
+    given = dict(options)
+    environment = dict(given.pop("environment", None) or {})
+    simulator = dict(given.pop("simulator", None) or {})
+    tags = environment.pop("job_tags", None) or []
+    if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+        raise ValueError(f"environment.job_tags must be a list of str, not {tags!r}")
+    other = copy.deepcopy(given)
+    if environment:
+        other["environment"] = environment
+    if simulator.keys() - {"seed_simulator"}:
+        other["simulator"] = {k: v for k, v in simulator.items() if k != "seed_simulator"}
+    return _FakeSamplerOptions(
+        default_shots=given.pop("default_shots", None),
+        environment=_FakeEnvironmentOptions(job_tags=list(tags)),
+        simulator=_FakeSimulatorOptions(seed_simulator=simulator.get("seed_simulator")),
+        other={k: v for k, v in other.items() if k != "default_shots"},
+    )
+
+
+class FakeRuntimeBackend(BackendV2):
+    """A device of a :class:`FakeRuntimeService`, shaped like ``qiskit_ibm_runtime.IBMBackend``.
+
+    Like a real IBM Quantum backend it cannot ``run()``: circuits go through a
+    Sampler (:class:`FakeRuntimeSampler`, or ``managedjob``'s IBM runtime
+    target). Its :attr:`target` (all-to-all connectivity, the service's basis
+    gates) is there to transpile against.
+
+    Get one from :meth:`FakeRuntimeService.backend`; do not build it yourself.
+    """
+
+    def __init__(
+        self,
+        service: FakeRuntimeService,
+        *,
+        name: str,
+        num_qubits: int,
+        basis_gates: Sequence[str],
+    ) -> None:
+        super().__init__(name=name, backend_version="1.0.0")
+        self._service = service
+        self._target = Target.from_configuration(
+            basis_gates=list(basis_gates), num_qubits=num_qubits
+        )
+
+    @classmethod
+    def _default_options(cls) -> Options:
+        return Options()
+
+    @property
+    def target(self) -> Target:
+        """The backend's target: its qubits and basis gates."""
+        return self._target
+
+    @property
+    def max_circuits(self) -> None:
+        """``None``: like IBM Quantum backends, no circuit count is published."""
+        return None
+
+    @property
+    def service(self) -> FakeRuntimeService:
+        """The service the backend belongs to."""
+        return self._service
+
+    def run(self, run_input: Any, **options: Any) -> JobV1:
+        """Refuse, as ``IBMBackend.run()`` does.
+
+        Raises:
+            QiskitError: Always (``IBMBackendError`` when qiskit-ibm-runtime is installed).
+        """
+        error = _runtime_exception("IBMBackendError", QiskitError)
+        raise error(
+            f"backend {self.name!r} does not run circuits with backend.run(); submit them "
+            "with a Sampler (FakeRuntimeSampler) as on IBM Quantum"
+        )
+
+    def __repr__(self) -> str:
+        return f"<FakeRuntimeBackend {self.name!r}>"
+
+
+class FakeRuntimeSession:
+    """A session on a :class:`FakeRuntimeBackend`, shaped like ``qiskit_ibm_runtime.Session``.
+
+    Jobs submitted through a :class:`FakeRuntimeSampler` whose ``mode`` is
+    the session carry its :attr:`session_id`. After :meth:`close` it refuses
+    new jobs, as the real one does, while jobs already queued still run.
+
+    Args:
+        backend: The backend the session runs on.
+        max_time: Recorded, not enforced.
+
+    Raises:
+        ValueError: If ``backend`` is not a :class:`FakeRuntimeBackend`.
+    """
+
+    #: The service's name for this kind of session.
+    execution_mode = "dedicated"
+
+    def __init__(self, backend: FakeRuntimeBackend, max_time: int | str | None = None) -> None:
+        if not isinstance(backend, FakeRuntimeBackend):
+            raise ValueError(f"Invalid backend type {type(backend)}")
+        self._backend = backend
+        self._service = backend.service
+        self._session_id = uuid.uuid4().hex[:20]
+        self._active = True
+        self.max_time = max_time
+
+    @property
+    def service(self) -> FakeRuntimeService:
+        """The service the session's backend belongs to."""
+        return self._service
+
+    @property
+    def session_id(self) -> str:
+        """The session's id."""
+        return self._session_id
+
+    @property
+    def active(self) -> bool:
+        """Whether the session still accepts jobs."""
+        return self._active
+
+    def backend(self) -> str:
+        """Return the name of the session's backend, as ``Session.backend()`` does."""
+        return str(self._backend.name)
+
+    def status(self) -> str:
+        """Return ``"Open"`` or ``"Closed"``."""
+        return "Open" if self._active else "Closed"
+
+    def close(self) -> None:
+        """Accept no new jobs; queued and running jobs still finish."""
+        self._active = False
+
+    def cancel(self) -> None:
+        """Close the session and cancel its jobs that have not finished."""
+        self._active = False
+        for job in self._service.jobs(limit=None, pending=True, session_id=self._session_id):
+            job.cancel()
+
+    def __enter__(self) -> FakeRuntimeSession:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} {self._session_id!r} on {self._backend.name!r} "
+            f"{self.status().lower()}>"
+        )
+
+
+class FakeRuntimeBatch(FakeRuntimeSession):
+    """A batch on a :class:`FakeRuntimeBackend`, shaped like ``qiskit_ibm_runtime.Batch``."""
+
+    #: The service's name for this kind of session.
+    execution_mode = "batch"
+
+
+class FakeRuntimeSampler(BaseSamplerV2):
+    """A Sampler that submits to a :class:`FakeRuntimeService`, like the runtime ``SamplerV2``.
+
+    Its options are read the way the runtime Sampler's are:
+    ``options.default_shots``, ``options.environment.job_tags`` (the tags of
+    each job it submits) and ``options.simulator.seed_simulator`` (the seed
+    the fake uses to sample). Other options are accepted and recorded in the
+    job's inputs.
+
+    Args:
+        mode: A :class:`FakeRuntimeBackend` (job mode), :class:`FakeRuntimeSession`
+            or :class:`FakeRuntimeBatch`.
+        options: A mapping such as ``{"environment": {"job_tags": ["a"]}}``.
+
+    Raises:
+        ValueError: If ``mode`` is none of those, or the job tags are not a list of str.
+    """
+
+    def __init__(
+        self,
+        mode: FakeRuntimeBackend | FakeRuntimeSession,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if isinstance(mode, FakeRuntimeSession):
+            self._mode: FakeRuntimeSession | None = mode
+            self._backend = mode._backend
+        elif isinstance(mode, FakeRuntimeBackend):
+            self._mode = None
+            self._backend = mode
+        else:
+            raise ValueError(
+                f"mode must be a fake runtime backend, batch or session, not {mode!r}"
+            )
+        self.options = _sampler_options(options)
+
+    @property
+    def mode(self) -> FakeRuntimeSession | None:
+        """The session or batch jobs run in, or ``None`` in job mode."""
+        return self._mode
+
+    def backend(self) -> FakeRuntimeBackend:
+        """Return the backend jobs run on."""
+        return self._backend
+
+    def run(self, pubs: Iterable[Any], *, shots: int | None = None) -> FakeRuntimeJob:
+        """Submit the PUBs as one job of the service.
+
+        Args:
+            pubs: Circuits, or ``(circuit, parameter values[, shots])`` tuples.
+            shots: Shots for PUBs that do not set their own; else
+                ``options.default_shots``, else 4096 as on IBM Quantum.
+
+        Returns:
+            The job.
+
+        Raises:
+            QiskitError: If the session is closed, or the service refuses the
+                job (``IBMRuntimeError`` when qiskit-ibm-runtime is installed).
+            ValueError: If a circuit is wider than the backend.
+        """
+        if self._mode is not None and not self._mode.active:
+            raise _runtime_exception("IBMRuntimeError", QiskitError)("The session is closed.")
+        default = shots if shots is not None else self.options.default_shots
+        coerced = [
+            SamplerPub.coerce(pub, default if default is not None else _RUNTIME_DEFAULT_SHOTS)
+            for pub in pubs
+        ]
+        width = self._backend.target.num_qubits
+        for index, pub in enumerate(coerced):
+            if pub.circuit.num_qubits > width:
+                raise ValueError(
+                    f"circuit {index} ({pub.circuit.name!r}) has {pub.circuit.num_qubits} "
+                    f"qubits, but backend {self._backend.name!r} has {width}"
+                )
+        return self._backend.service._submit(
+            backend=self._backend,
+            pubs=coerced,
+            tags=list(self.options.environment.job_tags),
+            seed=self.options.simulator.seed_simulator,
+            other_options=copy.deepcopy(self.options.other),
+            session=self._mode,
+        )
+
+
+class FakeRuntimeJob(BasePrimitiveJob):
+    """A job of a :class:`FakeRuntimeService`, shaped like ``qiskit_ibm_runtime.RuntimeJobV2``.
+
+    Its :meth:`status` is a runtime status word that follows the service's
+    clock: ``"QUEUED"`` for the first half of its run time, ``"RUNNING"`` for
+    the second, then ``"DONE"``, or ``"ERROR"`` if the service scripted it to
+    fail; ``"CANCELLED"`` once cancelled. :meth:`result` waits through the
+    clock and returns a real :class:`~qiskit.primitives.PrimitiveResult`,
+    sampled by ``BackendSamplerV2`` on ``BasicSimulator`` (with the
+    sampler's ``seed_simulator``). :attr:`inputs` gives the PUBs back as the
+    service does: ``[circuit, parameter values, shots]`` lists whose circuits
+    went through QPY.
+
+    Jobs are made by the service, never by hand.
+
+    Threading:
+        All methods may be called from several threads at once; the PUBs
+        are sampled once, by the first call to :meth:`result`.
+    """
+
+    def __init__(
+        self,
+        service: FakeRuntimeService,
+        job_id: str,
+        *,
+        index: int,
+        backend: FakeRuntimeBackend,
+        pubs: Sequence[SamplerPub],
+        tags: Sequence[str],
+        seed: int | None,
+        other_options: Mapping[str, Any],
+        session_id: str | None,
+        submitted_at: float,
+        run_time: float,
+        failure: str | None,
+    ) -> None:
+        super().__init__(job_id=job_id)
+        self._service = service
+        self._index = index
+        self._backend = backend
+        self._pubs = list(pubs)
+        self._tags = list(tags)
+        self._seed = seed
+        self._other_options = dict(other_options)
+        self._session_id = session_id
+        self._submitted_at = submitted_at
+        self._run_time = run_time
+        self._failure = failure
+        self._cancelled = False
+        self._result: PrimitiveResult | None = None
+        self._lock = threading.Lock()
+        self._result_lock = threading.Lock()
+
+    @property
+    def index(self) -> int:
+        """Place of this job among the service's jobs, counting from 0."""
+        return self._index
+
+    @property
+    def submitted_at(self) -> float:
+        """The clock's time when the job was accepted."""
+        return self._submitted_at
+
+    @property
+    def finish_time(self) -> float:
+        """The clock's time at which the job ends, unless it is cancelled first."""
+        return self._submitted_at + self._run_time
+
+    @property
+    def creation_date(self) -> datetime:
+        """When the job was created: a fixed date plus the clock's time at submission."""
+        return _FAKE_EPOCH + timedelta(seconds=self._submitted_at)
+
+    @property
+    def session_id(self) -> str | None:
+        """The id of the session or batch the job ran in, if any."""
+        return self._session_id
+
+    @property
+    def primitive_id(self) -> str:
+        """``"sampler"``."""
+        return "sampler"
+
+    @property
+    def tags(self) -> list[str]:
+        """The job's tags."""
+        with self._lock:
+            return list(self._tags)
+
+    def update_tags(self, new_tags: Sequence[str]) -> list[str]:
+        """Replace the job's tags, as ``RuntimeJobV2.update_tags`` does.
+
+        Returns:
+            The new tags.
+
+        Raises:
+            ValueError: If ``new_tags`` is not a list of str.
+        """
+        if isinstance(new_tags, str) or not all(isinstance(tag, str) for tag in new_tags):
+            raise ValueError(f"job_tags needs to be a list of strings, not {new_tags!r}")
+        with self._lock:
+            self._tags = list(dict.fromkeys(new_tags))
+            return list(self._tags)
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        """The job's inputs as the service gives them back: PUBs as lists, circuits via QPY."""
+        buffer = io.BytesIO()
+        qpy.dump([pub.circuit for pub in self._pubs], buffer)
+        buffer.seek(0)
+        circuits = qpy.load(buffer)
+        pubs = [
+            [circuit, pub.parameter_values.as_array(pub.circuit.parameters), pub.shots]
+            for circuit, pub in zip(circuits, self._pubs, strict=True)
+        ]
+        options: dict[str, Any] = {"simulator": {"seed_simulator": self._seed}}
+        options.update(copy.deepcopy(self._other_options))
+        return {"pubs": pubs, "options": options, "version": 2, "support_qiskit": True}
+
+    def backend(self) -> FakeRuntimeBackend:
+        """Return the backend the job runs on."""
+        return self._backend
+
+    def _status_at(self, now: float) -> str:
+        # Callers hold self._lock, or accept a status that is a moment old.
+        if self._cancelled:
+            return "CANCELLED"
+        elapsed = now - self._submitted_at
+        if elapsed >= self._run_time:
+            return "ERROR" if self._failure is not None else "DONE"
+        return "QUEUED" if elapsed < self._run_time / 2 else "RUNNING"
+
+    def status(self) -> str:
+        """Return the job's status word at the clock's current time."""
+        with self._lock:
+            return self._status_at(self._service.clock.monotonic())
+
+    def done(self) -> bool:
+        """Return whether the job ran successfully."""
+        return self.status() == "DONE"
+
+    def running(self) -> bool:
+        """Return whether the job is running."""
+        return self.status() == "RUNNING"
+
+    def cancelled(self) -> bool:
+        """Return whether the job was cancelled."""
+        return self.status() == "CANCELLED"
+
+    def errored(self) -> bool:
+        """Return whether the job failed."""
+        return self.status() == "ERROR"
+
+    def in_final_state(self) -> bool:
+        """Return whether the job is done, failed or cancelled."""
+        return self.status() in _RUNTIME_FINAL
+
+    def error_message(self) -> str | None:
+        """Return why the job failed, or ``None`` if it has not failed."""
+        if self.status() != "ERROR":
+            return None
+        return f"Job {self.job_id()} has failed:\n{self._failure}"
+
+    def cancel(self) -> None:
+        """Cancel the job.
+
+        Raises:
+            QiskitError: If the job is already final
+                (``RuntimeInvalidStateError`` when qiskit-ibm-runtime is installed).
+        """
+        with self._lock:
+            status = self._status_at(self._service.clock.monotonic())
+            if status not in _RUNTIME_FINAL:
+                self._cancelled = True
+                return
+        error = _runtime_exception("RuntimeInvalidStateError", QiskitError)
+        raise error(f"Job cannot be cancelled: job {self.job_id()} is {status}")
+
+    def wait_for_final_state(
+        self, timeout: float | None = None, poll_interval: float | None = None
+    ) -> None:
+        """Wait through the service's clock until the job is final.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits as long as it takes.
+            poll_interval: Ignored: the fake knows when the job ends.
+
+        Raises:
+            JobTimeoutError: If the job is not final within ``timeout``
+                (``RuntimeJobTimeoutError`` when qiskit-ibm-runtime is installed).
+        """
+        clock = self._service.clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
+        while True:
+            with self._lock:
+                now = clock.monotonic()
+                if self._status_at(now) in _RUNTIME_FINAL:
+                    return
+                left = self.finish_time - now
+            if deadline is not None:
+                if deadline - now <= 0:
+                    error = _runtime_exception("RuntimeJobTimeoutError", QiskitJobTimeoutError)
+                    raise error(
+                        f"Timed out waiting for job {self.job_id()} to complete after "
+                        f"{timeout} secs."
+                    )
+                left = min(left, deadline - now)
+            clock.sleep(max(left, 0.0))
+
+    def result(self, timeout: float | None = None) -> PrimitiveResult:
+        """Wait until the job is final, then return its ``PrimitiveResult``.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits as long as it takes.
+
+        Returns:
+            One pub result per PUB, with a ``BitArray`` per classical register.
+
+        Raises:
+            JobError: If the job failed (``RuntimeJobFailureError`` when
+                qiskit-ibm-runtime is installed).
+            QiskitError: If the job was cancelled (``RuntimeInvalidStateError``).
+            JobTimeoutError: If the job is not final within ``timeout``.
+        """
+        self.wait_for_final_state(timeout)
+        status = self.status()
+        if status == "ERROR":
+            error = _runtime_exception("RuntimeJobFailureError", JobError)
+            raise error(f"Unable to retrieve job result. {self._failure}")
+        if status == "CANCELLED":
+            cancelled = _runtime_exception("RuntimeInvalidStateError", QiskitError)
+            raise cancelled(
+                f"Unable to retrieve result for job {self.job_id()}. Job was cancelled."
+            )
+        with self._result_lock:
+            if self._result is None:
+                options: dict[str, Any] = {}
+                if self._seed is not None:
+                    options["seed_simulator"] = self._seed
+                sampler = BackendSamplerV2(backend=BasicSimulator(), options=options)
+                self._result = sampler.run(self._pubs).result()
+            return self._result
+
+    def __repr__(self) -> str:
+        return f"<FakeRuntimeJob {self.job_id()!r} #{self._index} on {self._backend.name!r}>"
+
+
+class FakeRuntimeService:
+    """A scripted stand-in for ``qiskit_ibm_runtime.QiskitRuntimeService``.
+
+    It has the parts of the service a job manager uses: backends
+    (:meth:`backend`), job listing with the real filters and paging
+    (:meth:`jobs`), job lookup (:meth:`job`), and the refusals a real
+    instance answers with. Jobs are submitted through a
+    :class:`FakeRuntimeSampler` on one of its backends, or a
+    :class:`FakeRuntimeSession` / :class:`FakeRuntimeBatch` on one.
+
+    Refusals carry the text the real client produces, error code included:
+
+    * with ``max_pending_jobs``, a submission while that many jobs are not
+      final fails with "You have reached the limit of N pending jobs ...,
+      Error code: 3458.";
+    * with ``monthly_quota_jobs``, every submission after that many jobs were
+      accepted fails with "... monthly quota ..., Error code: 4317.".
+
+    Both are raised as ``qiskit_ibm_runtime``'s ``IBMRuntimeError`` when that
+    package is installed, else as a :class:`~qiskit.exceptions.QiskitError`.
+
+    Args:
+        clock: Where time comes from; a new :class:`FakeClock` by default.
+        backends: Names of the service's backends.
+        num_qubits: Qubits of each backend.
+        basis_gates: Basis gates of each backend.
+        run_time: Seconds from a job's submission until it is final; or a
+            callable taking the job index.
+        max_pending_jobs: Most jobs that may be pending (not final) at once.
+        monthly_quota_jobs: How many jobs the instance's quota allows.
+        failing_jobs: Jobs that end in ``"ERROR"``: by job index (``int``), or
+            by a tag they carry (``str``).
+        failure_message: Why scripted jobs fail.
+        token: The account's token (any string; nothing is checked).
+        instance: The instance's name.
+
+    Attributes:
+        clock: The service's clock.
+        token: The token given.
+        submitted: The jobs accepted, in order.
+        submit_calls: How many submissions were tried, refused ones included.
+        refusals: Each refusal's error code (3458 or 4317), in order.
+        jobs_calls: The arguments of every :meth:`jobs` call, in order.
+
+    Raises:
+        ValueError: If ``run_time`` is negative, a limit is below 1 (or the
+            quota below 0), or there are no backends.
+
+    Threading:
+        Every method may be called from several threads at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        backends: Sequence[str] = ("fake_runtime_backend",),
+        num_qubits: int = 5,
+        basis_gates: Sequence[str] = _DEFAULT_BASIS_GATES,
+        run_time: float | Callable[[int], float] = 0.0,
+        max_pending_jobs: int | None = None,
+        monthly_quota_jobs: int | None = None,
+        failing_jobs: Collection[int | str] = (),
+        failure_message: str = "scripted failure",
+        token: str = "fake-token",
+        instance: str = "fake-instance",
+    ) -> None:
+        if not callable(run_time) and run_time < 0:
+            raise ValueError(f"run_time must not be negative, not {run_time!r}")
+        if max_pending_jobs is not None and max_pending_jobs < 1:
+            raise ValueError(f"max_pending_jobs must be at least 1, not {max_pending_jobs!r}")
+        if monthly_quota_jobs is not None and monthly_quota_jobs < 0:
+            raise ValueError(
+                f"monthly_quota_jobs must not be negative, not {monthly_quota_jobs!r}"
+            )
+        if num_qubits < 1:
+            raise ValueError(f"num_qubits must be at least 1, not {num_qubits!r}")
+        if not backends:
+            raise ValueError("a fake runtime service needs at least one backend")
+        self.clock: Clock = FakeClock() if clock is None else clock
+        self.token = token
+        self.instance = instance
+        self.channel = "fake"
+        self._backends = {
+            name: FakeRuntimeBackend(
+                self, name=name, num_qubits=num_qubits, basis_gates=basis_gates
+            )
+            for name in backends
+        }
+        self._run_time = run_time
+        self.max_pending_jobs = max_pending_jobs
+        self.monthly_quota_jobs = monthly_quota_jobs
+        self._failing_jobs = frozenset(failing_jobs)
+        self.failure_message = failure_message
+        self._lock = threading.Lock()
+        self.submitted: list[FakeRuntimeJob] = []
+        self._by_id: dict[str, FakeRuntimeJob] = {}
+        self.submit_calls = 0
+        self.refusals: list[int] = []
+        self.jobs_calls: list[dict[str, Any]] = []
+
+    def backend(self, name: str | None = None) -> FakeRuntimeBackend:
+        """Return the backend called ``name``, or the first one.
+
+        Raises:
+            QiskitError: If there is no such backend.
+        """
+        if name is None:
+            return next(iter(self._backends.values()))
+        try:
+            return self._backends[name]
+        except KeyError:
+            raise QiskitError(f"No backend matches the criteria: {name!r}") from None
+
+    def backends(self) -> list[FakeRuntimeBackend]:
+        """Return the service's backends."""
+        return list(self._backends.values())
+
+    def _refuse(self, code: int, status: str, text: str) -> NoReturn:
+        self.refusals.append(code)
+        error = _runtime_exception("IBMRuntimeError", QiskitError)
+        raise error(
+            f"Failed to run program: '{status} Client Error: for url: {_FAKE_JOBS_URL}. "
+            f"{text}, Error code: {code}.'"
+        )
+
+    def _submit(
+        self,
+        *,
+        backend: FakeRuntimeBackend,
+        pubs: Sequence[SamplerPub],
+        tags: Sequence[str],
+        seed: int | None,
+        other_options: Mapping[str, Any],
+        session: FakeRuntimeSession | None,
+    ) -> FakeRuntimeJob:
+        with self._lock:
+            self.submit_calls += 1
+            now = self.clock.monotonic()
+            quota = self.monthly_quota_jobs
+            if quota is not None and len(self.submitted) >= quota:
+                self._refuse(
+                    4317,
+                    "403",
+                    f"You have exceeded the monthly quota of instance {self.instance!r}",
+                )
+            pending = [job for job in self.submitted if job._status_at(now) not in _RUNTIME_FINAL]
+            limit = self.max_pending_jobs
+            if limit is not None and len(pending) >= limit:
+                self._refuse(
+                    3458,
+                    "400",
+                    f"You have reached the limit of {limit} pending jobs. Please wait for a "
+                    "job to complete or cancel one before submitting anything new.",
+                )
+            index = len(self.submitted)
+            run_time = self._run_time(index) if callable(self._run_time) else self._run_time
+            if run_time < 0:
+                raise ValueError(f"run_time for job {index} must not be negative, not {run_time}")
+            failing = index in self._failing_jobs or bool(self._failing_jobs.intersection(tags))
+            job = FakeRuntimeJob(
+                self,
+                uuid.uuid4().hex[:20],
+                index=index,
+                backend=backend,
+                pubs=pubs,
+                tags=list(dict.fromkeys(tags)),
+                seed=seed,
+                other_options=other_options,
+                session_id=None if session is None else session.session_id,
+                submitted_at=now,
+                run_time=run_time,
+                failure=self.failure_message if failing else None,
+            )
+            self.submitted.append(job)
+            self._by_id[job.job_id()] = job
+            return job
+
+    def jobs(
+        self,
+        limit: int | None = 10,
+        skip: int = 0,
+        backend_name: str | None = None,
+        pending: bool | None = None,
+        program_id: str | None = None,
+        instance: str | None = None,
+        job_tags: Sequence[str] | None = None,
+        session_id: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        descending: bool = True,
+    ) -> list[FakeRuntimeJob]:
+        """List jobs, newest first unless ``descending=False``, as the real service does.
+
+        Args:
+            limit: Most jobs to return; ``None`` for all.
+            skip: Jobs to leave out at the start of the order.
+            backend_name: Only jobs on this backend.
+            pending: ``True`` for only ``"QUEUED"`` and ``"RUNNING"`` jobs,
+                ``False`` for only final ones, ``None`` for all.
+            program_id: Only jobs of this program (all jobs are ``"sampler"``).
+            instance: Only jobs of this instance (all jobs are the service's).
+            job_tags: Only jobs carrying all of these tags.
+            session_id: Only jobs of this session or batch.
+            created_after: Only jobs created at or after this time.
+            created_before: Only jobs created at or before this time.
+            descending: Newest first if ``True``, oldest first if ``False``.
+
+        Returns:
+            The jobs, in the order asked for.
+
+        Raises:
+            ValueError: If ``job_tags`` is not a list of str, or ``limit`` or
+                ``skip`` is negative.
+        """
+        if job_tags is not None and (
+            isinstance(job_tags, str) or not all(isinstance(tag, str) for tag in job_tags)
+        ):
+            raise ValueError("job_tags needs to be a list of strings.")
+        if (limit is not None and limit < 0) or skip < 0:
+            raise ValueError(f"limit and skip must not be negative, not {limit!r}, {skip!r}")
+        with self._lock:
+            self.jobs_calls.append(
+                {
+                    "limit": limit,
+                    "skip": skip,
+                    "backend_name": backend_name,
+                    "pending": pending,
+                    "job_tags": None if job_tags is None else list(job_tags),
+                    "session_id": session_id,
+                    "descending": descending,
+                }
+            )
+            jobs = list(self.submitted)
+        now = self.clock.monotonic()
+        if backend_name is not None:
+            jobs = [job for job in jobs if job._backend.name == backend_name]
+        if pending is not None:
+            jobs = [job for job in jobs if (job._status_at(now) not in _RUNTIME_FINAL) == pending]
+        if program_id is not None:
+            jobs = [job for job in jobs if job.primitive_id == program_id]
+        if instance is not None and instance != self.instance:
+            jobs = []
+        if job_tags:
+            wanted = set(job_tags)
+            jobs = [job for job in jobs if wanted.issubset(job.tags)]
+        if session_id is not None:
+            jobs = [job for job in jobs if job.session_id == session_id]
+        if created_after is not None:
+            jobs = [job for job in jobs if job.creation_date >= created_after]
+        if created_before is not None:
+            jobs = [job for job in jobs if job.creation_date <= created_before]
+        if descending:
+            jobs.reverse()
+        jobs = jobs[skip:]
+        return jobs if limit is None else jobs[:limit]
+
+    def job(self, job_id: str) -> FakeRuntimeJob:
+        """Return the job with id ``job_id``.
+
+        Raises:
+            QiskitError: If there is no such job (``RuntimeJobNotFound`` when
+                qiskit-ibm-runtime is installed).
+        """
+        with self._lock:
+            found = self._by_id.get(job_id)
+        if found is None:
+            raise _runtime_exception("RuntimeJobNotFound", QiskitError)(f"Job not found: {job_id}")
+        return found
+
+    def __repr__(self) -> str:
+        return (
+            f"<FakeRuntimeService {self.instance!r}: {len(self.submitted)} jobs, "
+            f"{self.submit_calls} submissions>"
         )

@@ -5,7 +5,8 @@ The job manager picks an adapter once per run from the object passed as
 
 * an object that already implements :class:`Target` is used as it is;
 * adapters registered with :func:`register_target` are asked in turn,
-  the latest first (Sampler primitives are a :class:`SamplerTarget`);
+  the latest first (IBM Quantum runtime backends, batches and sessions are an
+  :class:`IBMRuntimeTarget`; Sampler primitives a :class:`SamplerTarget`);
 * anything else with a ``run()`` method is a :class:`BackendTarget`.
 """
 
@@ -17,16 +18,34 @@ from collections.abc import Callable
 from managedjob.exceptions import InvalidInputError
 from managedjob.targets._base import FoundJob, JobFinder, Target, TargetLimits
 from managedjob.targets.backend import BackendTarget
+from managedjob.targets.ibm_runtime import (
+    IBMJobLimitError,
+    IBMRuntimeJobFinder,
+    IBMRuntimeJobV1,
+    IBMRuntimeQuotaError,
+    IBMRuntimeTarget,
+    estimate_payload_bytes,
+    is_ibm_runtime,
+    is_runtime_service,
+)
 from managedjob.targets.sampler import PrimitiveJobV1, SamplerTarget, is_sampler, job_status_from
 
 __all__ = [
     "BackendTarget",
     "FoundJob",
+    "IBMJobLimitError",
+    "IBMRuntimeQuotaError",
+    "IBMRuntimeJobFinder",
+    "IBMRuntimeJobV1",
+    "IBMRuntimeTarget",
     "JobFinder",
     "PrimitiveJobV1",
     "SamplerTarget",
     "Target",
     "TargetLimits",
+    "estimate_payload_bytes",
+    "is_ibm_runtime",
+    "is_runtime_service",
     "is_sampler",
     "job_status_from",
     "register_job_finder",
@@ -100,3 +119,5 @@ def resolve_job_finder(provider: object) -> JobFinder | None:
 
 
 register_target(is_sampler, SamplerTarget)
+register_target(is_ibm_runtime, IBMRuntimeTarget)
+register_job_finder(is_runtime_service, IBMRuntimeJobFinder)

@@ -1,0 +1,198 @@
+"""The performance targets of managedjob, each beside a baseline run in this process.
+
+Prints one table: what is measured, the baseline, managedjob, and the ratio
+or the figure the target is stated in. It asserts nothing; the figures of
+the latest run are recorded in ``benchmarks/README.md``.
+
+Run ``python benchmarks/run.py`` (about two minutes on two cores) or
+``python benchmarks/run.py --quick`` (a smaller case of each, a few seconds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from qiskit import QuantumCircuit
+
+from managedjob import JobManager, SystemClock
+from managedjob.testing import ScriptedBackend
+
+Row = tuple[str, str, str, str]
+
+
+def circuits(count: int, width: int = 1) -> list[QuantumCircuit]:
+    out = []
+    for index in range(count):
+        qc = QuantumCircuit(width, width, name=f"exp_{index}")
+        if index % 2:
+            qc.x(0)
+        qc.measure(range(width), range(width))
+        out.append(qc)
+    return out
+
+
+def manager(**settings: Any) -> JobManager:
+    """A job manager without a journal where the installed version has one."""
+    try:
+        return JobManager(journal=False, **settings)
+    except TypeError:  # a version without the journal setting
+        return JobManager(**settings)
+
+
+def latency_bound(quick: bool) -> list[Row]:
+    """2,000 circuits in 100 jobs on a remote-like target: 50/200/50/5 ms."""
+    jobs = 20 if quick else 100
+    per_job = 20
+    work = circuits(jobs * per_job)
+    clock = SystemClock()
+
+    def backend() -> ScriptedBackend:
+        return ScriptedBackend(
+            clock=clock,
+            simulate=False,
+            submit_latency=0.05,
+            run_time=0.2,
+            result_latency=0.05,
+            status_latency=0.005,
+        )
+
+    serial_backend = backend()
+    start = time.perf_counter()
+    for first in range(0, len(work), per_job):
+        serial_backend.run(work[first : first + per_job], shots=16).result()
+    serial = time.perf_counter() - start
+
+    with manager(clock=clock) as jm:
+        start = time.perf_counter()
+        results = jm.run(work, backend(), max_experiments_per_job=per_job, shots=16).results()
+        ours = time.perf_counter() - start
+    assert results.success
+    floor = 0.05 + 0.2 + 0.05
+    label = f"remote-like, {len(work)} circuits / {jobs} jobs"
+    return [
+        (f"{label}: vs serial", f"{serial:.2f} s", f"{ours:.2f} s", f"{serial / ours:.1f}x faster"),
+        (f"{label}: vs floor {floor:.2f} s", f"{floor:.2f} s", f"{ours:.2f} s",
+         f"{ours / floor:.2f}x floor"),
+    ]
+
+
+def bookkeeping(quick: bool) -> list[Row]:
+    """100,000 experiments in 1,000 jobs on an instant target, journal off."""
+    experiments = 10_000 if quick else 100_000
+    jobs = experiments // 100
+    work = circuits(experiments)
+    rows: list[Row] = []
+    with manager(clock=SystemClock()) as jm:
+        gc.collect()
+        cpu = time.process_time()
+        job_set = jm.run(work, ScriptedBackend(simulate=False, clock=SystemClock()),
+                         max_experiments_per_job=100, shots=4)
+        job_set.jobs()  # every submission done
+        planning = time.process_time() - cpu
+        rows.append((f"plan + submit {experiments} exp / {jobs} jobs (CPU)", "-",
+                     f"{planning:.2f} s", "target < 2 s"))
+
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        results = job_set.results()
+        results_size = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        combined = results.combine_results()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        assert len(combined.results) == experiments
+        rows.append(("combine_results() peak memory", f"{results_size / 1e6:.1f} MB results",
+                     f"{peak / 1e6:.2f} MB", f"{peak / results_size:.3f}x results"))
+
+        names = [circuit.name for circuit in work]
+        results.get_counts(0)  # build the index
+        job_set.job(0)
+        start = time.perf_counter()
+        for name in names:
+            job_set.job(name)
+        by_name = (time.perf_counter() - start) / experiments
+        start = time.perf_counter()
+        for index in range(experiments):
+            job_set.job(index)
+        by_index = (time.perf_counter() - start) / experiments
+        rows.append(("job(name) per lookup", "-", f"{by_name * 1e6:.2f} us", "target < 20 us"))
+        rows.append(("job(index) per lookup", "-", f"{by_index * 1e6:.2f} us", "target < 20 us"))
+    return rows
+
+
+def aer_overhead(quick: bool) -> list[Row]:
+    """10,000 small circuits on AerSimulator: managed vs one direct run."""
+    try:
+        from qiskit_aer import AerSimulator
+    except ImportError:
+        return [("AerSimulator overhead", "-", "-", "qiskit-aer not installed")]
+    count = 1_000 if quick else 10_000
+    work = circuits(count, width=2)
+    backend = AerSimulator()
+    backend.run(work[:10], shots=100).result()  # warm up
+
+    def direct() -> None:
+        backend.run(work, shots=100, seed_simulator=1).result()
+
+    def managed() -> None:
+        with JobManager() as jm:
+            jm.run(work, backend, shots=100, seed_simulator=1).results().combine_results()
+
+    base = best_of(direct)
+    ours = best_of(managed)
+    return [(f"AerSimulator, {count} circuits (defaults, journal on)", f"{base:.2f} s",
+             f"{ours:.2f} s", f"{ours / base:.2f}x (target <= 1.10)")]
+
+
+def polling(quick: bool) -> list[Row]:
+    """Status calls while waiting for 100 jobs that take 10 s."""
+    jobs, run_time = (20, 2.0) if quick else (100, 10.0)
+    clock = SystemClock()
+    backend = ScriptedBackend(clock=clock, simulate=False, run_time=run_time)
+    with manager(clock=clock, max_parallel_fetches=jobs) as jm:
+        job_set = jm.run(circuits(jobs), backend, max_experiments_per_job=1, shots=1)
+        start = time.perf_counter()
+        job_set.results()
+        waited = time.perf_counter() - start
+    calls = sum(job._status_calls for job in backend.submitted)
+    per_job_second = calls / jobs / waited
+    return [(f"status calls, {jobs} jobs of {run_time:.0f} s", "-",
+             f"{calls / jobs:.1f} per job", f"{per_job_second:.2f} per job per s")]
+
+
+def best_of(fn: Callable[[], None], repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smaller case of each")
+    args = parser.parse_args()
+    rows: list[Row] = []
+    for section in (latency_bound, bookkeeping, aer_overhead, polling):
+        rows.extend(section(args.quick))
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}{' (quick)' if args.quick else ''}")
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    header = ("measure", "baseline", "managedjob", "ratio")
+    widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]
+    for row in (header, *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+
+
+if __name__ == "__main__":
+    main()

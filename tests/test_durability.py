@@ -1,0 +1,383 @@
+"""Durability: a killed process, two processes at once, broken and read-only journals."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.providers import JobStatus
+
+from helpers import basis_circuit, expected_key
+from managedjob import IBMQManagedResultDataNotAvailable, JobManager
+from managedjob._journal import SCHEMA_VERSION, Journal, JournaledJob, JournalError, JournalWarning
+from managedjob.testing import FakeClock, ScriptedBackend
+
+POSIX = os.name == "posix"
+IS_ROOT = POSIX and os.geteuid() == 0
+
+# Run by the child processes: a crash victim, and a busy writer.
+CHILD = textwrap.dedent(
+    """
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    from qiskit import QuantumCircuit
+
+    from managedjob import JobManager, SystemClock
+    from managedjob.testing import FakeClock, ScriptedBackend
+
+
+    def basis_circuit(index, width=3):
+        circuit = QuantumCircuit(width, width, name=f"basis_{index}")
+        for bit in range(width):
+            if (index >> bit) & 1:
+                circuit.x(bit)
+        circuit.measure(range(width), range(width))
+        return circuit
+
+
+    mode = sys.argv[1]
+    if mode == "crash":
+        # Jobs 0-2 finish within a second; the others would take an hour.
+        backend = ScriptedBackend(
+            clock=SystemClock(),
+            run_time=lambda index: 0.2 + 0.2 * index if index < 3 else 3600.0,
+        )
+        manager = JobManager()
+        job_set = manager.run(
+            [basis_circuit(i) for i in range(12)],
+            backend,
+            name="crash",
+            max_experiments_per_job=2,
+            shots=10,
+        )
+        print(job_set.job_set_id(), flush=True)
+        threading.Event().wait()  # until killed
+    elif mode == "busy":
+        label, start_file = sys.argv[2], Path(sys.argv[3])
+        Path(f"{start_file}.{label}").touch()
+        deadline = time.monotonic() + 60
+        while not start_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        clock = FakeClock()
+        backend = ScriptedBackend(clock=clock)
+        with JobManager(clock=clock) as manager:
+            for number in range(8):
+                job_set = manager.run(
+                    [basis_circuit(i) for i in range(number, number + 6)],
+                    backend,
+                    name=f"{label}-{number}",
+                    job_tags=[label],
+                    max_experiments_per_job=2,
+                    shots=number + 1,
+                )
+                job_set.results()
+    """
+)
+
+
+@pytest.fixture
+def child(tmp_path: Path) -> Path:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD, encoding="utf-8")
+    return script
+
+
+def child_env(journal: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["MANAGEDJOB_JOURNAL"] = str(journal)
+    env.pop("PYTHONWARNINGS", None)
+    return env
+
+
+def poll(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+class LookupBackend(ScriptedBackend):
+    """A new backend in a new process: it knows none of the old jobs."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.looked_up: list[str] = []
+
+    def retrieve_job(self, job_id: str) -> Any:
+        self.looked_up.append(job_id)
+        return super().retrieve_job(job_id)
+
+
+# ---------------------------------------------------------------- crash
+
+
+@pytest.mark.skipif(not POSIX, reason="SIGKILL")
+def test_killed_process_set_is_retrieved_and_retried(tmp_path: Path, child: Path) -> None:
+    journal_file = tmp_path / "crash" / "journal.sqlite3"
+    process = subprocess.Popen(
+        [sys.executable, str(child), "crash"],
+        env=child_env(journal_file),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def three_finished() -> bool:
+            assert process.poll() is None, process.communicate()[1]
+            if not journal_file.exists():
+                return False
+            records = Journal(journal_file).job_sets()
+            return bool(records) and records[0].finished_jobs >= 3
+
+        poll(three_finished, "the child's first three jobs in the journal")
+    finally:
+        process.send_signal(signal.SIGKILL)
+        stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    job_set_id = stdout.strip()
+    (record,) = Journal(journal_file).job_sets()
+    assert record.job_set_id == job_set_id
+    assert (record.name, record.jobs, record.finished_jobs) == ("crash", 6, 3)
+
+    clock = FakeClock()
+    provider = LookupBackend(clock=clock)
+    with JobManager(journal=journal_file, clock=clock) as manager:
+        job_set = manager.retrieve_job_set(job_set_id, provider=provider)
+        assert job_set.name() == "crash"
+        assert job_set.statuses() == [JobStatus.DONE] * 3 + [None] * 3
+        assert all(isinstance(job, JournaledJob) for job in job_set.jobs()[:3])
+        assert len(provider.looked_up) == 3  # only the unfinished jobs were looked up
+        for job_id, mjob in zip(provider.looked_up, job_set.managed_jobs()[3:], strict=True):
+            message = mjob.error_message()
+            assert message is not None
+            assert f"Job {job_id} for experiments {mjob.start_index}-{mjob.end_index}" in message
+            assert "cannot be found on scripted_backend" in message
+
+        partial = job_set.results()
+        assert not partial.success
+        for index in range(6):  # read from the journal: the target never ran them
+            assert partial.get_counts(index) == {expected_key(index): 10}
+        with pytest.raises(IBMQManagedResultDataNotAvailable, match="cannot be found"):
+            partial.get_counts(6)
+
+        retried = job_set.retry_failed()
+        assert [(m.start_index, m.end_index) for m in retried] == [(6, 7), (8, 9), (10, 11)]
+        results = job_set.results()
+        assert results.success
+        assert results.get_counts() == [{expected_key(i): 10} for i in range(12)]
+        assert provider.run_calls == 3
+
+    with JobManager(journal=journal_file, clock=clock) as later:
+        final = later.retrieve_job_set(job_set_id)
+        assert final.statuses() == [JobStatus.DONE] * 6
+        assert final.results().get_counts() == [{expected_key(i): 10} for i in range(12)]
+
+
+# ---------------------------------------------------------------- two writers
+
+
+def test_two_processes_share_one_journal(tmp_path: Path, child: Path) -> None:
+    journal_file = tmp_path / "shared" / "journal.sqlite3"
+    start = tmp_path / "start"
+    labels = ("first", "second")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(child), "busy", label, str(start)],
+            env=child_env(journal_file),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for label in labels
+    ]
+    try:
+        poll(
+            lambda: all(Path(f"{start}.{label}").exists() for label in labels),
+            "both writers to be ready",
+        )
+        start.touch()  # both write at once from here
+        for process in processes:
+            _, stderr = process.communicate(timeout=120)
+            assert process.returncode == 0, stderr
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+
+    with sqlite3.connect(journal_file) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+    records = Journal(journal_file).job_sets()
+    assert sorted(record.name for record in records) == sorted(
+        f"{label}-{number}" for label in labels for number in range(8)
+    )
+    assert all(record.finished_jobs == record.jobs == 3 for record in records)
+    with JobManager(journal=journal_file, clock=FakeClock()) as manager:
+        for label in labels:
+            for job_set in manager.job_sets(tags=[label]):
+                number = int(job_set.name().rsplit("-", 1)[1])
+                counts = job_set.results().get_counts()
+                assert counts == [{expected_key(number + i): number + 1} for i in range(6)]
+
+
+# ---------------------------------------------------------------- broken files
+
+
+def _real_journal(path: Path) -> None:
+    clock = FakeClock()
+    with JobManager(journal=path, clock=clock) as manager:
+        manager.run([basis_circuit(0)], ScriptedBackend(clock=clock)).results()
+        journal = manager.journal
+    assert journal is not None
+    journal.close()
+
+
+def _not_sqlite(path: Path) -> None:
+    path.write_text("my lab notes, not a database\n", encoding="utf-8")
+
+
+def _foreign_sqlite(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE notes (body TEXT)")
+        conn.execute("INSERT INTO notes VALUES ('keep me')")
+    conn.close()
+
+
+def _newer_schema(path: Path) -> None:
+    _real_journal(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+
+
+def _corrupted(path: Path) -> None:
+    _real_journal(path)
+    data = bytearray(path.read_bytes())
+    noise = random.Random(7)
+    for index in range(100, len(data)):  # keep the 100-byte header, garble the rest
+        data[index] = noise.randrange(256)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_not_sqlite, "not an SQLite database"),
+        (_foreign_sqlite, "another application"),
+        (_newer_schema, "newer managedjob"),
+        (_corrupted, "cannot be read as a managedjob journal"),
+    ],
+    ids=["not-sqlite", "foreign", "newer", "corrupted"],
+)
+def test_broken_journal_is_refused_and_left_alone(
+    tmp_path: Path, make: Callable[[Path], None], message: str
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    make(path)
+    before = path.read_bytes()
+    with pytest.raises(JournalError, match=message) as info:
+        Journal(path)
+    assert info.value.path == path
+    assert str(path) in str(info.value)
+
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock)
+    circuits = [basis_circuit(i) for i in range(3)]
+    with JobManager(journal=path, clock=clock) as manager:
+        with pytest.raises(JournalError, match=message):
+            manager.run(circuits, backend)
+        with pytest.raises(JournalError, match=message):
+            manager.retrieve_job_set("anything")
+    assert backend.run_calls == 0
+    with JobManager(journal=path, clock=clock, journal_required=False) as manager:
+        with pytest.warns(JournalWarning, match="Running without a journal"):
+            job_set = manager.run(circuits, backend, shots=2)
+        assert job_set.results().get_counts() == [{expected_key(i): 2} for i in range(3)]
+    assert path.read_bytes() == before
+
+
+# ---------------------------------------------------------------- read-only
+
+
+def _refused_then_run_without(path: Path) -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock)
+    circuits = [basis_circuit(i) for i in range(4)]
+    with JobManager(journal=path, clock=clock) as manager:
+        with pytest.raises(JournalError) as info:
+            manager.run(circuits, backend, max_experiments_per_job=2)
+        assert str(path) in str(info.value)
+        assert "journal=False" in str(info.value)  # says what to do
+    assert backend.run_calls == 0
+    with JobManager(journal=path, clock=clock, journal_required=False) as manager:
+        with pytest.warns(JournalWarning, match="without a journal"):
+            job_set = manager.run(circuits, backend, max_experiments_per_job=2, shots=3)
+        assert job_set.results().get_counts() == [{expected_key(i): 3} for i in range(4)]
+    assert backend.run_calls == 2
+
+
+def test_journal_path_that_cannot_be_created(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory", encoding="utf-8")
+    _refused_then_run_without(blocker / "journal.sqlite3")
+
+
+@pytest.mark.skipif(not POSIX or IS_ROOT, reason="needs POSIX permissions that bind the user")
+def test_read_only_directory(tmp_path: Path) -> None:
+    directory = tmp_path / "read-only"
+    directory.mkdir()
+    directory.chmod(0o500)
+    try:
+        _refused_then_run_without(directory / "journal.sqlite3")
+    finally:
+        directory.chmod(0o700)
+
+
+@pytest.mark.skipif(not POSIX or IS_ROOT, reason="needs POSIX permissions that bind the user")
+def test_read_only_journal_file(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    _real_journal(path)
+    path.chmod(0o400)
+    try:
+        (record,) = Journal(path).job_sets()  # reading still works
+        assert record.finished_jobs == 1
+        _refused_then_run_without(path)
+    finally:
+        path.chmod(0o600)
+
+
+def test_circuits_without_qpy_form_still_run(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    clock = FakeClock()
+    odd = QuantumCircuit(1, 1, name="odd", metadata={"handle": object()})
+    odd.measure(0, 0)
+    with (
+        caplog.at_level(logging.WARNING, logger="managedjob"),
+        JobManager(journal=path, clock=clock) as manager,
+    ):
+        job_set = manager.run([odd], ScriptedBackend(clock=clock), shots=2)
+        assert job_set.results().get_counts(0) == {"0": 2}
+    assert "cannot be stored as QPY" in caplog.text
+    with pytest.raises(JournalError, match="not in the journal"):
+        Journal(path).circuits(job_set.job_set_id())
+    with JobManager(journal=path, clock=clock) as other:  # the results are there
+        assert other.retrieve_job_set(job_set.job_set_id()).results().get_counts(0) == {"0": 2}

@@ -1,0 +1,709 @@
+"""The journal: what it records and when, retrieval, retry and resubmission."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import sqlite3
+import sys
+import time
+import zlib
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import platformdirs
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.circuit import Parameter
+from qiskit.primitives import StatevectorSampler
+from qiskit.providers import JobStatus
+from qiskit.providers.basic_provider import BasicSimulator
+from qiskit.providers.options import Options
+from qiskit.quantum_info import Statevector
+from qiskit_aer import AerSimulator
+
+import managedjob
+from helpers import basis_circuit, expected_key
+from managedjob import (
+    IBMQJobManagerInvalidStateError,
+    IBMQJobManagerUnknownJobSet,
+    IBMQManagedResultDataNotAvailable,
+    JobManager,
+    SystemClock,
+)
+from managedjob._journal import (
+    SCHEMA_VERSION,
+    Journal,
+    JournaledJob,
+    JournalWarning,
+    _apply_migrations,
+    decode_circuits,
+    decode_result,
+    decode_run_config,
+    default_journal_path,
+    encode_circuits,
+    encode_result,
+    encode_run_config,
+)
+from managedjob.testing import FakeClock, ScriptedBackend
+
+SRC = Path(managedjob.__file__).parent
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def circuits(count: int, start: int = 0) -> list[QuantumCircuit]:
+    return [basis_circuit(i) for i in range(start, start + count)]
+
+
+def reopen(path: Path, clock: FakeClock, **kwargs: Any) -> JobManager:
+    """A manager as a new process would make it: it knows nothing but the journal."""
+    return JobManager(journal=path, clock=clock, **kwargs)
+
+
+def wait_until(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the journal"
+        time.sleep(0.01)
+
+
+class LookupBackend(ScriptedBackend):
+    """Records which job ids it was asked to find again."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.looked_up: list[str] = []
+
+    def retrieve_job(self, job_id: str) -> Any:
+        self.looked_up.append(job_id)
+        return super().retrieve_job(job_id)
+
+
+class RefusingBackend(ScriptedBackend):
+    """Refuses the first submission of each named job."""
+
+    def __init__(self, refuse: set[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.refuse = set(refuse)
+
+    def run(
+        self, run_input: Any, job_name: str | None = None, job_tags: Any = None, **options: Any
+    ) -> Any:
+        if job_name in self.refuse:
+            self.refuse.discard(job_name)
+            raise ValueError(f"refused {job_name}")
+        return super().run(run_input, job_name=job_name, job_tags=job_tags, **options)
+
+
+class CalibratedBackend(ScriptedBackend):
+    """A backend with a run option whose value has no JSON form."""
+
+    @classmethod
+    def _default_options(cls) -> Options:
+        return Options(shots=1024, memory=False, seed_simulator=None, calibration=None)
+
+
+# ---------------------------------------------------------------- where and how
+
+
+def test_default_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MANAGEDJOB_JOURNAL", str(tmp_path / "here.db"))
+    assert default_journal_path() == tmp_path / "here.db"
+    monkeypatch.delenv("MANAGEDJOB_JOURNAL")
+    expected = platformdirs.user_data_path("managedjob", appauthor=False) / "journal.sqlite3"
+    assert default_journal_path() == expected
+
+
+def test_manager_journals_to_the_default_path(journal_path: Path, clock: FakeClock) -> None:
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(2), ScriptedBackend(clock=clock))
+        assert manager.journal is not None
+        assert manager.journal.path == journal_path
+    record = Journal(journal_path).job_set(job_set.job_set_id())
+    assert record is not None
+    assert (record.experiments, record.jobs) == (2, 1)
+
+
+def test_journal_false_keeps_nothing(journal_path: Path, clock: FakeClock) -> None:
+    with JobManager(journal=False, clock=clock) as manager:
+        job_set = manager.run(circuits(2), ScriptedBackend(clock=clock))
+        assert job_set.results().success
+        assert manager.journal is None
+    assert not journal_path.exists()
+
+
+def test_bad_journal_setting(clock: FakeClock) -> None:
+    with pytest.raises(managedjob.InvalidInputError, match="journal must be"):
+        JobManager(journal=3)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_files_are_user_only(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "new" / "dir" / "journal.sqlite3"
+    with JobManager(journal=path, clock=clock) as manager:
+        job_set = manager.run(circuits(2), ScriptedBackend(clock=clock))
+        job_set.results()
+        for file in path.parent.iterdir():  # the journal, its -wal and -shm files
+            assert file.stat().st_mode & 0o777 == 0o600, file
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+# ---------------------------------------------------------------- what, and when
+
+
+def test_set_and_circuits_are_journaled_before_submission(
+    journal_path: Path, clock: FakeClock
+) -> None:
+    seen: list[tuple[int, list[str]]] = []
+
+    def look(call: int) -> None:
+        journal = Journal(journal_path)
+        (record,) = journal.job_sets()
+        assert (record.name, record.tags, record.jobs) == ("early", ("t",), 3)
+        names = [circuit.name for circuit in journal.circuits(record.job_set_id)]
+        seen.append((call, names))
+
+    backend = ScriptedBackend(clock=clock, on_run=look)
+    with JobManager(clock=clock, max_parallel_submits=1) as manager:
+        manager.run(circuits(6), backend, name="early", job_tags=["t"], max_experiments_per_job=2)
+    assert len(seen) == 3
+    for call, names in seen:  # the circuits of the job being submitted are there already
+        assert names[: 2 * (call + 1)] == [f"basis_{i}" for i in range(2 * (call + 1))]
+
+
+def test_job_ids_are_journaled_once_they_exist(journal_path: Path, clock: FakeClock) -> None:
+    backend = LookupBackend(clock=clock, run_time=100.0)
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(3), backend, max_experiments_per_job=1, shots=3)
+        ids = [job.job_id() for job in job_set.jobs()]
+    with reopen(journal_path, clock) as other:
+        detached = other.retrieve_job_set(job_set.job_set_id())
+        assert detached.statuses() == [None, None, None]
+        for job_id, mjob in zip(ids, detached.managed_jobs(), strict=True):
+            message = mjob.error_message()
+            assert message is not None
+            assert f"Job {job_id} for experiments" in message and "not attached" in message
+    with reopen(journal_path, clock) as other:
+        attached = other.retrieve_job_set(job_set.job_set_id(), provider=backend)
+        assert backend.looked_up == ids
+        assert attached.statuses() == [JobStatus.QUEUED] * 3
+        clock.advance(100.0)
+        results = attached.results()
+        assert [results.get_counts(i) for i in range(3)] == [
+            {expected_key(i): 3} for i in range(3)
+        ]
+
+
+def test_results_are_journaled_in_the_background(journal_path: Path) -> None:
+    # Real time, short jobs: nobody calls results(), yet the journal gets them.
+    backend = ScriptedBackend(clock=SystemClock(), run_time=lambda index: 0.02 * (index + 1))
+    with JobManager() as manager:
+        job_set = manager.run(circuits(4), backend, max_experiments_per_job=1, shots=2)
+        journal = manager.journal
+        assert journal is not None
+        record_id = job_set.job_set_id()
+
+        def all_finished() -> bool:
+            record = journal.job_set(record_id)
+            return record is not None and record.finished_jobs == 4
+
+        wait_until(all_finished)
+        fetched = [m._raw_result for m in job_set.managed_jobs()]
+        assert all(result is not None for result in fetched)
+        # results() uses what the watcher fetched: it does not fetch again.
+        results = job_set.results()
+        again = [m._raw_result for m in job_set.managed_jobs()]
+        assert all(a is b for a, b in zip(again, fetched, strict=True))
+        assert results.get_counts(3) == {expected_key(3): 2}
+
+
+def test_futures_of_aer_jobs_journal_their_results(journal_path: Path) -> None:
+    with JobManager() as manager:
+        job_set = manager.run(circuits(4), AerSimulator(), max_experiments_per_job=2, shots=4)
+        journal = manager.journal
+        assert journal is not None
+
+        def all_finished() -> bool:
+            record = journal.job_set(job_set.job_set_id())
+            return record is not None and record.finished_jobs == 2
+
+        wait_until(all_finished)
+
+
+# ---------------------------------------------------------------- retrieval
+
+
+def test_journaled_results_are_served_without_the_target(
+    journal_path: Path, clock: FakeClock
+) -> None:
+    backend = LookupBackend(clock=clock, run_time=5.0)
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(
+            circuits(5), backend, name="kept", max_experiments_per_job=2, job_tags=["a"], shots=9
+        )
+        assert job_set.results().success
+    with reopen(journal_path, clock) as other:
+        found = other.retrieve_job_set(job_set.job_set_id(), provider=backend)
+        assert backend.looked_up == []
+        assert found is not job_set
+        assert (found.name(), found.tags()) == ("kept", ["a"])
+        assert [(m.start_index, m.end_index) for m in found.managed_jobs()] == [
+            (0, 1),
+            (2, 3),
+            (4, 4),
+        ]
+        assert all(isinstance(job, JournaledJob) for job in found.jobs())
+        assert [job.job_id() for job in found.jobs()] == [job.job_id() for job in job_set.jobs()]
+        assert found.statuses() == [JobStatus.DONE] * 3
+        results = found.results()
+        assert results.success and results.backend_name == "scripted_backend"
+        assert results.get_counts("basis_4") == {expected_key(4): 9}
+        assert found.job(3)[1] == 1
+        qobj = found.qobjs()[2]
+        assert qobj is not None and qobj.config.shots == 9
+        assert qobj.experiments[0].header.name == "basis_4"
+        assert other.retrieve_job_set(job_set.job_set_id()) is found
+    assert backend.run_calls == 3
+
+
+def test_unknown_job_set(journal_path: Path, clock: FakeClock) -> None:
+    with reopen(journal_path, clock) as manager:
+        with pytest.raises(IBMQJobManagerUnknownJobSet, match="nope"):
+            manager.retrieve_job_set("nope")
+        with pytest.raises(IBMQJobManagerUnknownJobSet, match="nope"):
+            manager.retrieve_job_set("nope", provider=ScriptedBackend(clock=clock))
+
+
+def test_job_sets_lists_journaled_sets(journal_path: Path, clock: FakeClock) -> None:
+    backend = ScriptedBackend(clock=clock)
+    with JobManager(clock=clock) as manager:
+        first = manager.run(circuits(1), backend, name="a", job_tags=["x", "y"])
+        second = manager.run(circuits(1), backend, name="b", job_tags=["x"])
+        first.results()
+        assert manager.job_sets() == [first, second]
+    middle = second._created_at
+    with reopen(journal_path, clock) as other:
+        listed = other.job_sets()
+        assert [s.job_set_id() for s in listed] == [first.job_set_id(), second.job_set_id()]
+        assert listed[0].results().get_counts(0) == {expected_key(0): 1024}
+        assert [s.name() for s in other.job_sets(name="b")] == ["b"]
+        assert [s.name() for s in other.job_sets(tags=["x", "y"])] == ["a"]
+        assert [s.name() for s in other.job_sets(since=middle)] == ["b"]
+        assert [s.name() for s in other.job_sets(until=middle)] == ["a", "b"]
+        third = other.run(circuits(1), backend, name="c")
+        assert other.job_sets()[-1] is third
+    records = Journal(journal_path).job_sets(tags=["x"])
+    assert [(r.name, r.jobs, r.experiments) for r in records] == [("a", 1, 1), ("b", 1, 1)]
+
+
+def test_name_and_tag_updates_are_journaled(journal_path: Path, clock: FakeClock) -> None:
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(2), ScriptedBackend(clock=clock), job_tags=["a"])
+        job_set.update_name("renamed")
+        job_set.update_tags(additional_tags=["b"])
+    record = Journal(journal_path).job_set(job_set.job_set_id())
+    assert record is not None
+    assert (record.name, record.tags) == ("renamed", ("a", "b"))
+
+
+def test_delete_job_set(journal_path: Path, clock: FakeClock) -> None:
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(2), ScriptedBackend(clock=clock))
+        job_set.results()
+    journal = Journal(journal_path)
+    assert journal.delete_job_set(job_set.job_set_id())
+    assert not journal.delete_job_set(job_set.job_set_id())
+    assert journal.job_sets() == []
+    with sqlite3.connect(journal_path) as conn:
+        assert conn.execute("SELECT count(*) FROM attempts").fetchone()[0] == 0
+    journal.close()
+
+
+# ---------------------------------------------------------------- retry
+
+
+def test_retry_failed_reruns_only_what_failed(journal_path: Path, clock: FakeClock) -> None:
+    backend = RefusingBackend(
+        {"r_2_"}, clock=clock, run_time=10.0, failing_jobs={"r_1_"}, failure_message="warm"
+    )
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(10), backend, name="r", max_experiments_per_job=2, shots=4)
+        job_set.jobs()
+        job_set.managed_jobs()[4].cancel()
+        clock.advance(10.0)
+        assert job_set.statuses() == [
+            JobStatus.DONE,
+            JobStatus.ERROR,
+            None,
+            JobStatus.DONE,
+            JobStatus.CANCELLED,
+        ]
+        clean = ScriptedBackend(clock=clock)
+        retried = job_set.retry_failed(backend=clean)
+        assert [(m.start_index, m.end_index) for m in retried] == [(2, 3), (4, 5), (8, 9)]
+        current = job_set.managed_jobs()
+        assert [current[1], current[2], current[4]] == retried
+        results = job_set.results()
+        assert results.success
+        assert results.get_counts() == [{expected_key(i): 4} for i in range(10)]
+        assert clean.run_calls == 3
+        assert sorted(job.name() for job in clean.submitted) == ["r_1_", "r_2_", "r_4_"]
+        assert job_set.retry_failed() == []
+    with reopen(journal_path, clock) as other:
+        found = other.retrieve_job_set(job_set.job_set_id())
+        assert found.statuses() == [JobStatus.DONE] * 5
+        assert found.results().get_counts(9) == {expected_key(9): 4}
+
+
+def test_retry_leaves_running_and_done_jobs_alone(clock: FakeClock) -> None:
+    backend = ScriptedBackend(clock=clock, run_time=lambda index: 0.0 if index == 0 else 9.0)
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(3), backend, max_experiments_per_job=1)
+        job_set.jobs()
+        clock.advance(5.0)
+        assert job_set.statuses() == [JobStatus.DONE, JobStatus.RUNNING, JobStatus.RUNNING]
+        assert job_set.retry_failed() == []
+        assert backend.run_calls == 3
+
+
+def test_retry_on_the_same_backend(clock: FakeClock) -> None:
+    backend = RefusingBackend({"s_0_"}, clock=clock)
+    with JobManager(clock=clock, journal=False) as manager:
+        job_set = manager.run(circuits(3), backend, name="s", max_experiments_per_job=1, shots=2)
+        assert job_set.statuses()[0] is None
+        (retried,) = job_set.retry_failed()
+        assert retried.job_name == "s_0_"
+        assert job_set.results().get_counts(0) == {expected_key(0): 2}
+
+
+def test_retry_of_a_rebuilt_set_needs_a_backend(journal_path: Path, clock: FakeClock) -> None:
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(
+            circuits(4), ScriptedBackend(clock=clock, run_time=50.0), max_experiments_per_job=2
+        )
+        job_set.jobs()
+    with reopen(journal_path, clock) as other:
+        found = other.retrieve_job_set(job_set.job_set_id())
+        with pytest.raises(
+            IBMQJobManagerInvalidStateError, match=r"retry_failed\(backend=\.\.\.\)"
+        ):
+            found.retry_failed()
+        with pytest.raises(IBMQManagedResultDataNotAvailable, match="not attached"):
+            found.results().get_counts(0)
+        stranger = LookupBackend(clock=clock)
+        assert len(found.retry_failed(backend=stranger)) == 2
+        assert len(stranger.looked_up) == 2  # asked first, did not know them
+        assert found.results().success
+
+
+def test_retry_of_lost_jobs_with_a_provider(journal_path: Path, clock: FakeClock) -> None:
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(
+            circuits(4), ScriptedBackend(clock=clock, run_time=50.0), max_experiments_per_job=2
+        )
+        ids = [job.job_id() for job in job_set.jobs()]
+    stranger = ScriptedBackend(clock=clock, name="other_backend")
+    with reopen(journal_path, clock) as other:
+        found = other.retrieve_job_set(job_set.job_set_id(), provider=stranger)
+        assert found.statuses() == [None, None]
+        message = found.managed_jobs()[1].error_message()
+        assert message is not None
+        assert f"Job {ids[1]} for experiments 2-3 cannot be found on other_backend" in message
+        errors = found.error_messages()
+        assert errors is not None and "cannot be found on other_backend" in errors
+        assert len(found.retry_failed()) == 2  # on the provider: it can run circuits
+        assert found.results().get_counts(3) == {expected_key(3): 1024}
+
+
+def test_unjournalable_option_must_be_given_again(journal_path: Path, clock: FakeClock) -> None:
+    calibration = object()
+    with JobManager(clock=clock) as manager:
+        with pytest.warns(JournalWarning, match="'calibration'"):
+            job_set = manager.run(
+                circuits(2),
+                CalibratedBackend(clock=clock, run_time=50.0),
+                calibration=calibration,
+                shots=3,
+            )
+        job_set.jobs()
+    with reopen(journal_path, clock) as other:
+        found = other.retrieve_job_set(
+            job_set.job_set_id(), provider=CalibratedBackend(clock=clock)
+        )
+        with pytest.raises(IBMQJobManagerInvalidStateError, match="'calibration'"):
+            found.retry_failed()
+        (retried,) = found.retry_failed(calibration=calibration)
+        assert retried._run_config == {"shots": 3, "calibration": calibration}
+        assert found.results().get_counts(1) == {expected_key(1): 3}
+
+
+# ---------------------------------------------------------------- resubmission
+
+
+def test_max_resubmits_resubmits_a_failed_job(journal_path: Path, clock: FakeClock) -> None:
+    backend = ScriptedBackend(clock=clock, failing_jobs={1})
+    with JobManager(clock=clock, max_parallel_submits=1) as manager:
+        job_set = manager.run(
+            circuits(6), backend, name="m", max_experiments_per_job=2, shots=5, max_resubmits=1
+        )
+        results = job_set.results()
+        assert results.success
+        assert results.get_counts(3) == {expected_key(3): 5}
+        assert backend.run_calls == 4
+        assert [m._attempt for m in job_set.managed_jobs()] == [0, 1, 0]
+    with reopen(journal_path, clock) as other:
+        assert other.retrieve_job_set(job_set.job_set_id()).statuses() == [JobStatus.DONE] * 3
+
+
+def test_max_resubmits_gives_up(clock: FakeClock) -> None:
+    backend = ScriptedBackend(clock=clock, failing_jobs={"g_1_"}, failure_message="broken")
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(
+            circuits(4), backend, name="g", max_experiments_per_job=2, max_resubmits=2
+        )
+        with pytest.warns(UserWarning, match="experiments 2-3 failed: broken") as caught:
+            results = job_set.results()
+        assert len(caught) == 1  # the jobs that were replaced do not warn
+        assert not results.success
+        assert [job.name() for job in backend.submitted].count("g_1_") == 3
+        assert job_set.statuses() == [JobStatus.DONE, JobStatus.ERROR]
+
+
+def test_max_resubmits_after_a_failed_submission(clock: FakeClock) -> None:
+    backend = RefusingBackend({"f_0_"}, clock=clock)
+    with JobManager(clock=clock, journal=False) as manager:
+        job_set = manager.run(
+            circuits(2), backend, name="f", max_experiments_per_job=1, max_resubmits=1
+        )
+        assert job_set.results().success
+        assert job_set.statuses() == [JobStatus.DONE, JobStatus.DONE]
+
+
+def test_cancel_stops_resubmission(clock: FakeClock) -> None:
+    backend = ScriptedBackend(clock=clock, failing_jobs={"c_0_"}, run_time=5.0)
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(1), backend, name="c", max_resubmits=3)
+        job_set.cancel()
+        clock.advance(5.0)
+        job_set.results(partial=True)
+        assert backend.run_calls == 1
+
+
+def test_bad_max_resubmits(clock: FakeClock) -> None:
+    with JobManager(clock=clock) as manager:
+        for bad in (-1, 1.5, True):
+            with pytest.raises(managedjob.InvalidInputError, match="max_resubmits"):
+                manager.run(circuits(1), ScriptedBackend(clock=clock), max_resubmits=bad)
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _results_of_every_kind() -> list[Any]:
+    measured = [basis_circuit(i) for i in range(3)]
+    memory = BasicSimulator().run(measured, shots=5, memory=True, seed_simulator=3).result()
+    sv = QuantumCircuit(2)
+    sv.h(0)
+    sv.cp(0.3, 0, 1)
+    sv.save_statevector()
+    statevector = AerSimulator(method="statevector").run(sv).result()
+    un = QuantumCircuit(1)
+    un.rx(0.7, 0)
+    un.save_unitary()
+    unitary = AerSimulator(method="unitary").run(un).result()
+    dm = QuantumCircuit(1)
+    dm.h(0)
+    dm.save_density_matrix()
+    density = AerSimulator(method="density_matrix").run(dm).result()
+    return [memory, statevector, unitary, density]
+
+
+def test_results_round_trip() -> None:
+    memory, statevector, unitary, density = _results_of_every_kind()
+    back = decode_result(encode_result(memory))
+    assert [back.get_memory(i) for i in range(3)] == [memory.get_memory(i) for i in range(3)]
+    assert back.get_counts() == memory.get_counts()
+    assert back.results[0].header == memory.results[0].header
+    back = decode_result(encode_result(statevector))
+    restored = back.get_statevector(0)
+    assert isinstance(restored, Statevector)
+    assert restored.equiv(statevector.get_statevector(0))
+    assert np.allclose(
+        decode_result(encode_result(unitary)).get_unitary(0), unitary.get_unitary(0)
+    )
+    matrix = decode_result(encode_result(density)).data(0)["density_matrix"]
+    assert np.allclose(matrix, density.data(0)["density_matrix"])
+
+
+def test_sampler_results_are_journaled(journal_path: Path) -> None:
+    with JobManager() as manager:
+        job_set = manager.run(
+            circuits(4), StatevectorSampler(seed=3), max_experiments_per_job=2, shots=6
+        )
+        expected = job_set.results().get_counts()
+    with JobManager(journal=journal_path) as other:
+        found = other.retrieve_job_set(job_set.job_set_id())
+        assert found.results().get_counts() == expected
+
+
+def test_run_options_round_trip() -> None:
+    theta = Parameter("theta")
+    circuit = QuantumCircuit(1, 1)
+    circuit.rx(theta, 0)
+    circuit.measure(0, 0)
+    options = {
+        "shots": 7,
+        "seed_simulator": np.int64(3),
+        "parameter_binds": [{theta: [0.1, 0.2]}],
+        "qobj_header": {"backend": ("a", 1)},
+        "noise_model": object(),
+    }
+    text, unsaved = encode_run_config(options)
+    assert unsaved == ["noise_model"]
+    (loaded,) = decode_circuits(encode_circuits([circuit]))  # new Parameter objects
+    decoded = decode_run_config(text, [loaded])
+    assert decoded["shots"] == 7 and decoded["seed_simulator"] == 3
+    assert decoded["qobj_header"] == {"backend": ("a", 1)}
+    ((key, values),) = decoded["parameter_binds"][0].items()
+    assert key in set(loaded.parameters) and values == [0.1, 0.2]
+
+
+def test_parameter_binds_of_a_rebuilt_set(journal_path: Path, clock: FakeClock) -> None:
+    theta = Parameter("theta")
+    circuit = QuantumCircuit(1, 1, name="rot")
+    circuit.rx(theta, 0)
+    circuit.measure(0, 0)
+    with JobManager() as manager:
+        job_set = manager.run(
+            [circuit], AerSimulator(), parameter_binds=[{theta: [np.pi]}], shots=8
+        )
+        assert job_set.results().get_counts(0) == {"1": 8}
+    with JobManager(journal=journal_path) as other:
+        mjob = other.retrieve_job_set(job_set.job_set_id()).managed_jobs()[0]
+        qobj = mjob.qobj()
+        assert qobj is not None
+        ((key, values),) = qobj.config.parameter_binds[0].items()
+        assert key.name == "theta" and key in mjob._circuits[0].parameters
+        assert values == [np.pi]
+
+
+# ---------------------------------------------------------------- schema
+
+
+def test_schema_1_journal_is_migrated(tmp_path: Path, clock: FakeClock) -> None:
+    backend = ScriptedBackend(clock=clock)
+    first, second = circuits(2), circuits(2, start=2)
+    done = backend.run(first, shots=3)
+    pending = backend.run(second, shots=3)
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as conn:
+        _apply_migrations(conn, 0, 1)
+        conn.execute("INSERT INTO meta VALUES ('application', 'managedjob-journal')")
+        conn.execute(
+            "INSERT INTO job_sets VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                "old",
+                "legacy",
+                '["v1"]',
+                time.time(),
+                json.dumps({"name": "scripted_backend"}),
+                '{"shots": 3}',
+                4,
+            ),
+        )
+        conn.execute(
+            "INSERT INTO slices VALUES ('old', 0, 0, 1, ?, 'legacy_0_', ?, 'DONE', ?)",
+            (encode_circuits(first), done.job_id(), encode_result(done.result())),
+        )
+        conn.execute(
+            "INSERT INTO slices VALUES ('old', 1, 2, 3, ?, 'legacy_1_', ?, NULL, NULL)",
+            (encode_circuits(second), pending.job_id()),
+        )
+    conn.close()
+    with reopen(path, clock) as manager:
+        found = manager.retrieve_job_set("old", provider=backend)
+        assert (found.name(), found.tags()) == ("legacy", ["v1"])
+        assert isinstance(found.jobs()[0], JournaledJob)
+        assert found.jobs()[1] is pending
+        assert found.results().get_counts() == [{expected_key(i): 3} for i in range(4)]
+        assert found.job("basis_3")[1] == 1
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+
+
+# ---------------------------------------------------------------- security
+
+
+TOKEN = "tok-7c1e9a58d2b44f0e9b6d3a1f0c8e2d4b"
+
+
+class TokenBackend(ScriptedBackend):
+    """A backend whose service holds credentials, as IBM's do."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.token = TOKEN
+        self.service = SimpleNamespace(
+            token=TOKEN, channel="ibm_quantum_platform", _account={"token": TOKEN}
+        )
+
+    def __repr__(self) -> str:
+        return f"<TokenBackend token={TOKEN}>"
+
+
+def _every_payload(path: Path) -> list[bytes]:
+    """The journal's files, and every compressed value in it, decompressed."""
+    payloads = [file.read_bytes() for file in path.parent.iterdir()]
+    with sqlite3.connect(path) as conn:
+        tables = [
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
+        for table in tables:
+            for row in conn.execute(f"SELECT * FROM {table}"):
+                for value in row:
+                    if isinstance(value, bytes):
+                        payloads.append(zlib.decompress(value))
+                    elif isinstance(value, str):
+                        payloads.append(value.encode())
+    conn.close()
+    return payloads
+
+
+def test_journal_holds_no_credentials(journal_path: Path, clock: FakeClock) -> None:
+    backend = TokenBackend(clock=clock, run_time=1.0)
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(
+            circuits(4), backend, max_experiments_per_job=2, job_tags=["sec"], shots=3
+        )
+        assert job_set.results().success
+        job_set.retry_failed()
+    with reopen(journal_path, clock) as other:
+        other.retrieve_job_set(job_set.job_set_id(), provider=backend).results()
+    Journal(journal_path).close()
+    payloads = _every_payload(journal_path)
+    assert any(b"scripted_backend" in payload for payload in payloads)  # the search works
+    assert not any(TOKEN.encode() in payload for payload in payloads)
+
+
+def test_nothing_is_unpickled() -> None:
+    banned = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "shelve", "marshal", "joblib"}
+    for module in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                imported = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                imported = {(node.module or "").split(".")[0]}
+            else:
+                continue
+            assert not imported & banned, f"{module.name} imports {imported & banned}"
+    assert "pickle" not in sys.modules.get("managedjob._journal", managedjob).__dict__
