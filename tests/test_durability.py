@@ -143,9 +143,11 @@ def test_killed_process_set_is_retrieved_and_retried(tmp_path: Path, child: Path
             if not journal_file.exists():
                 return False
             records = Journal(journal_file).job_sets()
-            return bool(records) and records[0].finished_jobs >= 3
+            if not records:
+                return False
+            return records[0].submitted_jobs == 6 and records[0].finished_jobs >= 3
 
-        poll(three_finished, "the child's first three jobs in the journal")
+        poll(three_finished, "every job id and three results of the child in the journal")
     finally:
         process.send_signal(signal.SIGKILL)
         stdout, _ = process.communicate(timeout=30)
@@ -153,7 +155,12 @@ def test_killed_process_set_is_retrieved_and_retried(tmp_path: Path, child: Path
     job_set_id = stdout.strip()
     (record,) = Journal(journal_file).job_sets()
     assert record.job_set_id == job_set_id
-    assert (record.name, record.jobs, record.finished_jobs) == ("crash", 6, 3)
+    assert (record.name, record.jobs, record.submitted_jobs, record.finished_jobs) == (
+        "crash",
+        6,
+        6,
+        3,
+    )
 
     clock = FakeClock()
     provider = LookupBackend(clock=clock)

@@ -363,3 +363,36 @@ def test_retrieve_job_set_by_tag_in_new_manager(clock: FakeClock) -> None:
             second.retrieve_job_set("nope", provider=backend)
         with pytest.raises(IBMQJobManagerUnknownJobSet):
             second.retrieve_job_set("nope", provider=BasicSimulator())
+
+
+def test_split_by_executions_and_payload_budgets(clock: FakeClock) -> None:
+    from managedjob.targets import TargetLimits
+
+    class Budgeted:
+        """A target with budgets, built on a scripted backend."""
+
+        def __init__(self, backend: ScriptedBackend) -> None:
+            from managedjob.targets import BackendTarget
+
+            self._inner = BackendTarget(backend)
+            self.name = "budgeted"
+            self.wrapped = backend
+
+        def limits(self) -> TargetLimits:
+            return TargetLimits(max_executions=1000, max_payload_bytes=30)
+
+        def estimate_payload_bytes(self, circuit: QuantumCircuit) -> int:
+            return 10
+
+        def __getattr__(self, attr: str) -> Any:
+            return getattr(self._inner, attr)
+
+    backend = ScriptedBackend(clock=clock)
+    with JobManager(clock=clock) as jm:
+        job_set = jm.run(circuits(7), Budgeted(backend), shots=400)
+        # 400 shots: two circuits per job by executions (1000), three by bytes (30).
+        assert [m.experiments_count for m in job_set.managed_jobs()] == [2, 2, 2, 1]
+        job_set = jm.run(circuits(7), Budgeted(backend), shots=100)
+        assert [m.experiments_count for m in job_set.managed_jobs()] == [3, 3, 1]
+        with pytest.raises(InvalidInputError, match="experiment 0 needs 2000 executions"):
+            jm.run(circuits(2), Budgeted(backend), shots=2000)

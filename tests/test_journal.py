@@ -6,7 +6,7 @@ import ast
 import json
 import os
 import sqlite3
-import sys
+import threading
 import time
 import zlib
 from pathlib import Path
@@ -32,6 +32,7 @@ from managedjob import (
     IBMQJobManagerUnknownJobSet,
     IBMQManagedResultDataNotAvailable,
     JobManager,
+    RetryPolicy,
     SystemClock,
 )
 from managedjob._journal import (
@@ -48,7 +49,7 @@ from managedjob._journal import (
     encode_result,
     encode_run_config,
 )
-from managedjob.testing import FakeClock, ScriptedBackend
+from managedjob.testing import FakeClock, FakeRuntimeService, ScriptedBackend
 
 SRC = Path(managedjob.__file__).parent
 
@@ -183,6 +184,9 @@ def test_job_ids_are_journaled_once_they_exist(journal_path: Path, clock: FakeCl
     with JobManager(clock=clock) as manager:
         job_set = manager.run(circuits(3), backend, max_experiments_per_job=1, shots=3)
         ids = [job.job_id() for job in job_set.jobs()]
+    record = Journal(journal_path).job_set(job_set.job_set_id())
+    assert record is not None
+    assert (record.jobs, record.submitted_jobs, record.finished_jobs) == (3, 3, 0)
     with reopen(journal_path, clock) as other:
         detached = other.retrieve_job_set(job_set.job_set_id())
         assert detached.statuses() == [None, None, None]
@@ -503,6 +507,49 @@ def test_bad_max_resubmits(clock: FakeClock) -> None:
                 manager.run(circuits(1), ScriptedBackend(clock=clock), max_resubmits=bad)
 
 
+# ---------------------------------------------------------------- cancel while submitting
+
+
+class HoldingClock(FakeClock):
+    """A fake clock whose first sleep waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def sleep(self, seconds: float) -> None:
+        self.entered.set()
+        assert self.release.wait(10)
+        super().sleep(seconds)
+
+
+def test_cancel_right_after_run_catches_every_job(clock: FakeClock) -> None:
+    # The submissions are still waiting for the journal when cancel() comes.
+    backend = ScriptedBackend(clock=clock, run_time=100.0)
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(6), backend, max_experiments_per_job=1)
+        job_set.cancel()
+        assert job_set.statuses() == [JobStatus.CANCELLED] * 6
+
+
+def test_cancel_stops_a_submission_waiting_for_the_job_limit() -> None:
+    clock = HoldingClock()
+    backend = ScriptedBackend(run_time=1000.0, max_pending_jobs=1, cancellable=False)
+    policy = RetryPolicy(job_limit_timeout=100.0)
+    with JobManager(clock=clock, retry_policy=policy, journal=False) as manager:
+        job_set = manager.run(circuits(2), backend, max_experiments_per_job=1)
+        assert clock.entered.wait(10)  # job 1 waits for job 0 to leave the queue
+        canceller = threading.Thread(target=job_set.cancel)
+        canceller.start()
+        wait_until(lambda: job_set.managed_jobs()[1]._cancel_requested)
+        clock.release.set()
+        canceller.join(10)
+        assert not canceller.is_alive()
+        assert job_set.statuses() == [JobStatus.QUEUED, JobStatus.CANCELLED]
+        assert len(backend.submitted) == 1
+
+
 # ---------------------------------------------------------------- encoding
 
 
@@ -694,6 +741,24 @@ def test_journal_holds_no_credentials(journal_path: Path, clock: FakeClock) -> N
     assert not any(TOKEN.encode() in payload for payload in payloads)
 
 
+def test_runtime_service_token_stays_out(journal_path: Path) -> None:
+    service = FakeRuntimeService(token=TOKEN, run_time=5.0)
+    clock = service.clock
+    assert isinstance(clock, FakeClock)
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(4), service.backend(), max_experiments_per_job=2, shots=3)
+        job_set.jobs()
+    with reopen(journal_path, clock) as other:
+        found = other.retrieve_job_set(job_set.job_set_id(), provider=service)
+        assert [job.job_id() for job in found.jobs()] == [job.job_id() for job in job_set.jobs()]
+        clock.advance(5.0)
+        assert found.results().get_counts() == [{expected_key(i): 3} for i in range(4)]
+    Journal(journal_path).close()
+    payloads = _every_payload(journal_path)
+    assert any(b"fake_runtime_backend" in payload for payload in payloads)
+    assert not any(TOKEN.encode() in payload for payload in payloads)
+
+
 def test_nothing_is_unpickled() -> None:
     banned = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "shelve", "marshal", "joblib"}
     for module in sorted(SRC.rglob("*.py")):
@@ -706,4 +771,3 @@ def test_nothing_is_unpickled() -> None:
             else:
                 continue
             assert not imported & banned, f"{module.name} imports {imported & banned}"
-    assert "pickle" not in sys.modules.get("managedjob._journal", managedjob).__dict__

@@ -97,7 +97,11 @@ class ManagedJobSet:
     :meth:`JobManager.run` returns one. Its methods give a combined view of
     the jobs: :meth:`statuses`, :meth:`results`, :meth:`error_messages`,
     :meth:`report`, and act on all of them: :meth:`cancel`,
-    :meth:`update_name`, :meth:`update_tags`.
+    :meth:`update_name`, :meth:`update_tags`, :meth:`retry_failed`.
+
+    With a journal, the set is recorded as it runs (see
+    :class:`~managedjob.Journal`), so that another process can rebuild it
+    with :meth:`JobManager.retrieve_job_set`.
 
     Args:
         name: Name of the set; the current date and time if not given. Each

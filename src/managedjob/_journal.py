@@ -70,6 +70,18 @@ Threads and processes:
     :class:`~managedjob.testing.FakeClock`) nothing polls in the background,
     and results are journaled when they are read. Pending writes are flushed
     at interpreter exit (for at most 10 s).
+
+Rebuilding a set (:func:`restore_job_set`), per slice, from its latest attempt:
+    a journaled result, or a journaled ``ERROR``/``CANCELLED`` state, becomes
+    a :class:`JournaledJob` that never contacts the target; a journaled
+    submit error becomes ``submit_error`` again; a job id without a final
+    state is re-attached through the provider (the target's
+    ``retrieve_job``, else a registered job finder's, else the provider's
+    own ``retrieve_job``/``job``); if that fails the job is *lost*, and with
+    no provider it is *not attached*. Both report status ``None`` and say why
+    in ``error_message()``. ``retry_failed()`` reruns lost jobs, first
+    looking jobs that are not attached up on the backend it is given. A slice
+    with no job id was never submitted, and is lost too.
 """
 
 from __future__ import annotations
@@ -107,7 +119,7 @@ from qiskit.result import Result
 from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, _describe_failure
 from managedjob._wait import FINAL_STATES, SystemClock, job_future
 from managedjob.exceptions import JobManagerError, SubmitError, UnknownJobSetError
-from managedjob.targets import Target, resolve_target
+from managedjob.targets import Target, resolve_job_finder, resolve_target
 
 if TYPE_CHECKING:
     from managedjob._job_set import ManagedJobSet
@@ -494,6 +506,8 @@ class JobSetRecord:
         backend_name: The name of the target it ran on.
         experiments: How many experiments it has.
         jobs: How many jobs (slices) it has.
+        submitted_jobs: How many of them have a job id (in their latest
+            submission).
         finished_jobs: How many of them reached a final state: done,
             failed, cancelled, or failed to submit.
     """
@@ -505,6 +519,7 @@ class JobSetRecord:
     backend_name: str
     experiments: int
     jobs: int
+    submitted_jobs: int
     finished_jobs: int
 
 
@@ -538,14 +553,19 @@ class _StoredSet:
     slices: list[_StoredSlice]
 
 
-_RECORD_QUERY = """
+# Only a slice's latest attempt counts.
+_LATEST = (
+    "a.attempt = (SELECT max(b.attempt) FROM attempts b "
+    "WHERE b.set_id = a.set_id AND b.idx = a.idx)"
+)
+_RECORD_QUERY = f"""
 SELECT s.id, s.name, s.tags, s.created_at, s.target, s.experiments,
     (SELECT count(*) FROM slices c WHERE c.set_id = s.id),
     (SELECT count(*) FROM attempts a
-        WHERE a.set_id = s.id
-        AND (a.status IS NOT NULL OR a.submit_error IS NOT NULL)
-        AND a.attempt = (SELECT max(b.attempt) FROM attempts b
-                         WHERE b.set_id = a.set_id AND b.idx = a.idx))
+        WHERE a.set_id = s.id AND a.job_id IS NOT NULL AND {_LATEST}),
+    (SELECT count(*) FROM attempts a
+        WHERE a.set_id = s.id AND (a.status IS NOT NULL OR a.submit_error IS NOT NULL)
+        AND {_LATEST})
 FROM job_sets s
 """
 
@@ -560,7 +580,8 @@ def _record_from_row(row: Sequence[Any]) -> JobSetRecord:
         backend_name=str(target.get("name", "unknown")),
         experiments=int(row[5]),
         jobs=int(row[6]),
-        finished_jobs=int(row[7]),
+        submitted_jobs=int(row[7]),
+        finished_jobs=int(row[8]),
     )
 
 
@@ -1795,32 +1816,37 @@ def _provider_name(provider: Any) -> str:
 def reattach(provider: Any, job_id: str) -> tuple[JobV1 | None, str]:
     """Find a job again by its id on ``provider``.
 
+    Asked in turn, the first that applies: the target ``provider`` is (its
+    ``retrieve_job``), the job finder registered for it (such as an IBM
+    Quantum runtime service's), then its own ``retrieve_job`` or ``job``.
+
     Returns:
         The job and ``""``, or ``None`` and why it cannot be found.
     """
     target = runnable_target(provider)
+    lookup: Any = None
     if target is not None:
-        where = target.name
+        where, lookup = target.name, target.retrieve_job
+    else:
+        where = _provider_name(provider)
         try:
-            job = target.retrieve_job(job_id)
-        except Exception as err:
-            return None, f"cannot be found on {where}: {err}"
-        if job is None:
-            return None, f"cannot be found on {where}: the target does not know it (any more)"
-        return job, ""
-    where = _provider_name(provider)
-    for method in ("retrieve_job", "job"):
-        lookup = getattr(provider, method, None)
-        if not callable(lookup):
-            continue
-        try:
-            found = lookup(job_id)
-        except Exception as err:
-            return None, f"cannot be found on {where}: {err}"
-        if isinstance(found, JobV1):
-            return found, ""
-        return None, f"cannot be followed: {where} gave a {type(found).__name__}, not a JobV1"
-    return None, f"cannot be found: {where} cannot look jobs up by id"
+            finder: Any = resolve_job_finder(provider)
+        except Exception:
+            finder = None
+        candidates = [getattr(finder, "retrieve_job", None)] if finder is not None else []
+        candidates += [getattr(provider, "retrieve_job", None), getattr(provider, "job", None)]
+        lookup = next((found for found in candidates if callable(found)), None)
+    if lookup is None:
+        return None, f"cannot be found: {where} cannot look jobs up by id"
+    try:
+        job = lookup(job_id)
+    except Exception as err:
+        return None, f"cannot be found on {where}: {err}"
+    if job is None:
+        return None, f"cannot be found on {where}: it does not know the job (any more)"
+    if not isinstance(job, JobV1):
+        return None, f"cannot be followed: {where} gave a {type(job).__name__}, not a JobV1"
+    return job, ""
 
 
 def restore_job_set(job_set: ManagedJobSet, journal: Journal, provider: Any) -> None:

@@ -98,6 +98,10 @@ def _warn(message: str) -> None:
         logger.warning(message)
 
 
+class _SubmissionCalledOff(Exception):
+    """The job was cancelled while its submission waited for the target's job limit."""
+
+
 def _check_count(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an integer, not {value!r}")
@@ -164,6 +168,7 @@ class ManagedJob:
         self._qobj_options: dict[str, Any] = {}
         self._target: Target | None = None
         self._cancelled_before_submit = False
+        self._cancel_requested = False
         self._lock = threading.RLock()
         self._raw_result: Result | None = None
         self._result_error: BaseException | None = None
@@ -336,6 +341,9 @@ class ManagedJob:
             self.job = self._submit_with_retries(
                 target, circuits, job_name, job_tags or [], run_config
             )
+        except _SubmissionCalledOff:
+            self._cancelled_before_submit = True
+            return None
         except Exception as err:
             self.submit_error = err
             _warn(
@@ -378,6 +386,8 @@ class ManagedJob:
             try:
                 return policy.call(attempt, clock, on_retry)
             except JobLimitError:
+                if self._cancel_requested:  # cancel() is waiting: give up the wait
+                    raise _SubmissionCalledOff() from None
                 now = clock.monotonic()
                 if limit_since is None:
                     limit_since = now
@@ -601,12 +611,25 @@ class ManagedJob:
         return _describe_failure(raw)
 
     def cancel(self) -> None:
-        """Try to cancel the job; never raises, logs a warning when it cannot."""
+        """Try to cancel the job; never raises, logs a warning when it cannot.
+
+        A submission that has not started yet is called off. One that is
+        under way is waited for (a wait for the target's job limit stops at
+        once), and the job it made is cancelled.
+        """
         job = self.job
         if job is None:
             future = self.future
             if future is not None and future.cancel():
                 self._cancelled_before_submit = True
+                return
+            if future is not None and not future.done():
+                self._cancel_requested = True
+                wait_futures([future])
+                self._absorb_submission(future)
+                job = self.job
+        if job is None:
+            if self._cancelled_before_submit:
                 return
             if self.submit_error:
                 reason = "its submission failed"

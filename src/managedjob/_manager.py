@@ -6,7 +6,7 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
@@ -23,18 +23,21 @@ from managedjob._job_set import (
 from managedjob._journal import Journal, JournalError, _journal_warning, restore_job_set
 from managedjob._report import format_job_details, format_status_counts
 from managedjob._retry import RetryPolicy
-from managedjob._split import effective_max_experiments, plan_slices
+from managedjob._split import Budget, effective_max_experiments, plan_slices
 from managedjob._wait import Clock, PollPolicy
 from managedjob.exceptions import (
     InvalidInputError,
     JobManagerInvalidStateError,
     UnknownJobSetError,
 )
-from managedjob.targets import resolve_target
+from managedjob.targets import estimate_payload_bytes, resolve_target
 
 __all__ = ["IBMQJobManager", "JobManager"]
 
 logger = logging.getLogger(__name__)
+
+#: Shots assumed per circuit for the executions budget when ``shots`` is not given.
+ASSUMED_SHOTS = 4096
 
 
 def _check_experiments(experiments: object) -> list[QuantumCircuit]:
@@ -287,7 +290,9 @@ class JobManager:
             raise InvalidInputError(f"max_resubmits must be an integer, not {max_resubmits!r}")
         if max_resubmits < 0:
             raise InvalidInputError(f"max_resubmits must not be negative, not {max_resubmits}")
-        experiment_list = self._split_experiments(circuits, backend, max_experiments_per_job)
+        experiment_list = self._split_experiments(
+            circuits, backend, max_experiments_per_job, run_config=run_config
+        )
         job_set = self._new_job_set(name=name)
         job_set.run(
             experiment_list,
@@ -306,13 +311,36 @@ class JobManager:
         experiments: list[QuantumCircuit],
         backend: Any,
         max_experiments_per_job: int | None = None,
+        *,
+        run_config: Mapping[str, Any] | None = None,
     ) -> list[list[QuantumCircuit]]:
-        """Cut the experiments into the circuits of each job."""
-        limits = resolve_target(backend).limits()
+        """Cut the experiments into the circuits of each job.
+
+        A job holds at most the smallest of ``max_experiments_per_job`` and the
+        target's circuit limit, and stays within the target's budgets: circuit
+        executions (circuits times shots; 4096 shots are assumed when
+        ``shots`` is not given) and the estimated payload bytes.
+
+        Raises:
+            InvalidInputError: If the target rejects a circuit, or one circuit
+                alone is over a budget (naming its index).
+        """
+        target = resolve_target(backend)
+        check = getattr(target, "check_circuits", None)
+        if callable(check):
+            check(experiments)
+        limits = target.limits()
         size = effective_max_experiments(max_experiments_per_job, limits.max_experiments)
-        return [
-            experiments[part.start : part.stop] for part in plan_slices(len(experiments), size)
-        ]
+        budgets: list[Budget] = []
+        if limits.max_executions is not None:
+            shots = int((run_config or {}).get("shots") or ASSUMED_SHOTS)
+            budgets.append(Budget("executions", [shots] * len(experiments), limits.max_executions))
+        if limits.max_payload_bytes is not None:
+            estimate = getattr(target, "estimate_payload_bytes", estimate_payload_bytes)
+            costs = [int(estimate(circuit)) for circuit in experiments]
+            budgets.append(Budget("payload bytes", costs, limits.max_payload_bytes))
+        slices = plan_slices(len(experiments), size, budgets)
+        return [experiments[part.start : part.stop] for part in slices]
 
     # ------------------------------------------------------------------ sets
 
