@@ -33,6 +33,7 @@ CHILD = textwrap.dedent(
     import sys
     import threading
     import time
+    from concurrent.futures import ThreadPoolExecutor
     from pathlib import Path
 
     from qiskit import QuantumCircuit
@@ -52,12 +53,13 @@ CHILD = textwrap.dedent(
 
     mode = sys.argv[1]
     if mode == "crash":
-        # Jobs 0-2 finish within a second; the others would take an hour.
+        # Jobs 0-2 finish within a second; the others would take an hour. One
+        # submitting thread, so that job i is the backend's job i.
         backend = ScriptedBackend(
             clock=SystemClock(),
             run_time=lambda index: 0.2 + 0.2 * index if index < 3 else 3600.0,
         )
-        manager = JobManager()
+        manager = JobManager(executor=ThreadPoolExecutor(max_workers=1))
         job_set = manager.run(
             [basis_circuit(i) for i in range(12)],
             backend,

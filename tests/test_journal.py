@@ -9,6 +9,7 @@ import sqlite3
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -453,7 +454,8 @@ def test_unjournalable_option_must_be_given_again(journal_path: Path, clock: Fak
 
 def test_max_resubmits_resubmits_a_failed_job(journal_path: Path, clock: FakeClock) -> None:
     backend = ScriptedBackend(clock=clock, failing_jobs={1})
-    with JobManager(clock=clock, max_parallel_submits=1) as manager:
+    # One submitting thread: the backend's job 1 is the set's job 1.
+    with ThreadPoolExecutor(max_workers=1) as pool, JobManager(pool, clock=clock) as manager:
         job_set = manager.run(
             circuits(6), backend, name="m", max_experiments_per_job=2, shots=5, max_resubmits=1
         )
@@ -537,7 +539,10 @@ def test_cancel_stops_a_submission_waiting_for_the_job_limit() -> None:
     clock = HoldingClock()
     backend = ScriptedBackend(run_time=1000.0, max_pending_jobs=1, cancellable=False)
     policy = RetryPolicy(job_limit_timeout=100.0)
-    with JobManager(clock=clock, retry_policy=policy, journal=False) as manager:
+    with (
+        ThreadPoolExecutor(max_workers=1) as pool,  # job 0 is submitted first
+        JobManager(pool, clock=clock, retry_policy=policy, journal=False) as manager,
+    ):
         job_set = manager.run(circuits(2), backend, max_experiments_per_job=1)
         assert clock.entered.wait(10)  # job 1 waits for job 0 to leave the queue
         canceller = threading.Thread(target=job_set.cancel)

@@ -759,3 +759,45 @@ def test_a_slice_submitted_twice_is_found_newest_first():
     assert [item.job.job_id() for item in found] == [second.job_id(), first.job_id()]
     assert [item.index for item in found] == [0, 0]
     assert [item.job.status() for item in found] == [JobStatus.DONE, JobStatus.ERROR]
+
+
+# --- end to end through the job manager ---------------------------------------------
+
+
+def test_retrieve_job_set_from_the_service_alone(clock: FakeClock) -> None:
+    from managedjob import JobManager
+
+    service = FakeRuntimeService(clock=clock, run_time=2.0, failing_jobs={1})
+    backend = service.backend()
+    with JobManager(clock=clock, journal=False) as first:
+        job_set = first.run(
+            basis(7),
+            backend,
+            name="remote",
+            max_experiments_per_job=3,
+            job_tags=["mine"],
+            shots=SHOTS,
+        )
+        assert len(job_set.jobs()) == 3
+    with JobManager(clock=clock, journal=False) as second:
+        found = second.retrieve_job_set(job_set.job_set_id(), service)
+        assert found is not job_set
+        assert found.name() == "remote"
+        assert found.tags() == ["mine"]
+        assert [(m.start_index, m.end_index) for m in found.managed_jobs()] == [
+            (0, 2),
+            (3, 5),
+            (6, 6),
+        ]
+        with pytest.warns(UserWarning, match="experiments 3-5"):
+            results = found.results()
+        assert not results.success
+        assert results.get_counts(6) == {expected_key(6): SHOTS}
+        assert results.get_counts("basis_1") == {expected_key(1): SHOTS}
+        assert found.statuses()[1] is JobStatus.ERROR
+        assert "Experiments 3-5, job index=1" in (found.error_messages() or "")
+        # The same set, found through the backend as the provider.
+        again = second.retrieve_job_set(job_set.job_set_id(), backend, refresh=True)
+        assert [m.job.job_id() for m in again.managed_jobs()] == [
+            m.job.job_id() for m in found.managed_jobs()
+        ]

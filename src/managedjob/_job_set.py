@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import threading
 import time
 import uuid
 import warnings
-from collections.abc import Sequence
-from concurrent.futures import FIRST_EXCEPTION, Executor, Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -38,7 +39,7 @@ from managedjob.exceptions import (
     JobTimeoutError,
     UnknownJobSetError,
 )
-from managedjob.targets import Target, resolve_target
+from managedjob.targets import FoundJob, Target, resolve_job_finder, resolve_target
 
 if TYPE_CHECKING:
     from managedjob._qobj import QasmQobj
@@ -50,9 +51,11 @@ logger = logging.getLogger(__name__)
 JOB_NAME_FORMAT = "{}_{}_"
 """A job's name: the set's name, then the job's index in the set."""
 JOB_NAME_RE = re.compile(r"(.*)_([0-9]+)_$")
+#: Tags that targets add for their own bookkeeping; not shown as the set's tags.
+INTERNAL_TAG_PREFIX = "managedjob:"
 
-DEFAULT_MAX_PARALLEL_SUBMITS = 4
-DEFAULT_MAX_PARALLEL_FETCHES = 8
+DEFAULT_MAX_PARALLEL_SUBMITS = 16
+DEFAULT_MAX_PARALLEL_FETCHES = 16
 
 
 def _needs_retry(mjob: ManagedJob) -> bool:
@@ -75,6 +78,32 @@ def _needs_retry(mjob: ManagedJob) -> bool:
         )
         return False
     return status in (JobStatus.ERROR, JobStatus.CANCELLED)
+
+
+_FINAL = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
+
+
+def _quiet_status(mjob: ManagedJob) -> JobStatus | None:
+    """The status of a job that never ran: ``None`` for a failed submission."""
+    return JobStatus.CANCELLED if mjob.submit_error is None else None
+
+
+def _progress_bar(total: int, name: str) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, unit="job", desc=name, leave=True)
+
+
+def _circuits_of(job: JobV1) -> list[QuantumCircuit] | None:
+    """Return the circuits a job ran, if it tells them (a method or a property)."""
+    circuits = getattr(job, "circuits", None)
+    if callable(circuits):
+        circuits = circuits()
+    if isinstance(circuits, (list, tuple)) and all(
+        isinstance(circuit, QuantumCircuit) for circuit in circuits
+    ):
+        return list(circuits)
+    return None
 
 
 def validate_tags(tags: object, what: str = "job_tags") -> list[str]:
@@ -154,6 +183,8 @@ class ManagedJobSet:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInputError(f"{setting} must be a positive integer, not {value!r}")
         self._managed_jobs: list[ManagedJob] = []
+        self._jobs_version = 0
+        self._settled_version = -1
         self._created_at = datetime.now(timezone.utc)
         self._name = name or self._created_at.replace(tzinfo=None).isoformat()
         self._id = short_id or uuid.uuid4().hex + "-" + str(time.time()).replace(".", "")
@@ -293,6 +324,7 @@ class ManagedJobSet:
                 attempt = recorder.first_attempt(number) if recorder is not None else None
                 mjob._observer = SliceObserver(self, number, attempt)
             self._managed_jobs = jobs
+            self._jobs_version += 1
             for number, (mjob, circuits) in enumerate(zip(jobs, slices, strict=True)):
                 logger.debug(
                     "Submitting job %d/%d of job set %s.", number + 1, len(jobs), self._name
@@ -343,15 +375,22 @@ class ManagedJobSet:
             return None
 
     def _wait_for_submissions(self, timeout: float | None = None) -> bool:
+        # Submissions only ever finish, so once every job of this version of the
+        # list has been seen submitted, later calls return at once (lookups stay
+        # O(1)); a resubmission makes a new version.
         while True:
             with self._state_lock:
+                version = self._jobs_version
+                if self._settled_version == version:
+                    return True
                 jobs = list(self._managed_jobs)
             futures = [mjob.future for mjob in jobs if mjob.future is not None]
             _, pending = wait_futures(futures, timeout=timeout)
             if pending:
                 return False
             with self._state_lock:  # a failed submission may have been resubmitted
-                if all(a is b for a, b in zip(jobs, self._managed_jobs, strict=True)):
+                if self._jobs_version == version:
+                    self._settled_version = version
                     return True
 
     # ------------------------------------------------------------------ retry
@@ -492,6 +531,7 @@ class ManagedJobSet:
         new._observer = SliceObserver(self, number, attempt)
         with self._state_lock:
             self._managed_jobs[number] = new
+            self._jobs_version += 1
             old._superseded = True
             self._managed_results = None
         try:
@@ -507,6 +547,7 @@ class ManagedJobSet:
         except BaseException:
             with self._state_lock:
                 self._managed_jobs[number] = old
+                self._jobs_version += 1
                 old._superseded = False
             raise
         return new
@@ -563,6 +604,7 @@ class ManagedJobSet:
             self._tags = tags
             self._created_at = created_at
             self._managed_jobs = jobs
+            self._jobs_version += 1
             self._experiments = None
             self._names_hint = names
             self._backend = backend
@@ -594,6 +636,68 @@ class ManagedJobSet:
         """
         if self._managed_jobs and not refresh:
             return
+        finder = resolve_job_finder(provider)
+        found = (
+            finder.find_job_set_jobs(self._id_long)
+            if finder is not None
+            else self._find_by_name(provider)
+        )
+        if not found:
+            raise UnknownJobSetError(f"{self._id} is not a known job set on {provider!r}.")
+        # Newest first: a slice that was retried has several jobs; keep the latest.
+        by_index: dict[int, FoundJob] = {}
+        for item in found:
+            by_index.setdefault(item.index, item)
+        order = sorted(by_index)
+        if order != list(range(len(order))):
+            raise JobManagerInvalidStateError(
+                f"Unable to retrieve all jobs of job set {self._id}: found job indexes {order}."
+            )
+        set_name = next((item.set_name for item in found if item.set_name), None)
+        jobs: list[ManagedJob] = []
+        circuits: list[QuantumCircuit] | None = []
+        start = 0
+        for number in order:
+            item = by_index[number]
+            job_circuits = _circuits_of(item.job)
+            count = item.experiments_count or (len(job_circuits) if job_circuits else None)
+            if not count:
+                raise JobManagerInvalidStateError(
+                    f"Job {item.job.job_id()} of job set {self._id} does not tell how many "
+                    "experiments it runs."
+                )
+            if item.start_index is not None and item.start_index != start:
+                raise JobManagerInvalidStateError(
+                    f"Job {item.job.job_id()} of job set {self._id} starts at experiment "
+                    f"{item.start_index}, but the jobs before it end at {start - 1}."
+                )
+            mjob = self._new_managed_job(start, count, item.job)
+            mjob.job_name = JOB_NAME_FORMAT.format(set_name or self._name, number)
+            jobs.append(mjob)
+            if circuits is not None and job_circuits:
+                circuits.extend(job_circuits)
+            else:
+                circuits = None
+            start += count
+        first = by_index[order[0]]
+        with self._state_lock:
+            self._name = set_name or self._name
+            self._tags = [
+                tag
+                for tag in first.tags
+                if tag != self._id_long and not tag.startswith(INTERNAL_TAG_PREFIX)
+            ]
+            backend = getattr(first.job, "backend", None)
+            self._backend = backend() if callable(backend) else None
+            self._target = None
+            self._experiments = circuits
+            self._managed_jobs = jobs
+            self._jobs_version += 1
+            self._index = None
+            self._managed_results = None
+
+    def _find_by_name(self, provider: Any) -> list[FoundJob]:
+        """Find the set's jobs the legacy way: by tag, placed by their names."""
         lister = getattr(provider, "jobs", None)
         if not callable(lister):
             lister = getattr(getattr(provider, "backend", None), "jobs", None)
@@ -601,19 +705,15 @@ class ManagedJobSet:
             raise UnknownJobSetError(
                 f"{self._id} is not a known job set: {provider!r} cannot list jobs by tag."
             )
-        found: list[JobV1] = []
+        jobs: list[JobV1] = []
         page = 1000
         while True:
-            batch = list(lister(job_tags=[self._id_long], skip=len(found), limit=page))
-            found.extend(batch)
+            batch = list(lister(job_tags=[self._id_long], skip=len(jobs), limit=page))
+            jobs.extend(batch)
             if len(batch) < page:
                 break
-        if not found:
-            raise UnknownJobSetError(f"{self._id} is not a known job set on {provider!r}.")
-        # Newest first: a slice that was retried has several jobs; keep the latest.
-        by_index: dict[int, JobV1] = {}
-        set_name: str | None = None
-        for job in found:
+        found: list[FoundJob] = []
+        for job in jobs:
             name_fn = getattr(job, "name", None)
             matched = JOB_NAME_RE.match(name_fn()) if callable(name_fn) else None
             if matched is None:
@@ -621,41 +721,14 @@ class ManagedJobSet:
                     f"Job {job.job_id()} is tagged for job set {self._id} but its name "
                     "does not say its place in the set."
                 )
-            if set_name is None:
-                set_name = matched.group(1)
-            by_index.setdefault(int(matched.group(2)), job)
-        order = sorted(by_index)
-        if order != list(range(len(order))):
-            raise JobManagerInvalidStateError(
-                f"Unable to retrieve all jobs of job set {self._id}: found job indexes {order}."
-            )
-        jobs: list[ManagedJob] = []
-        circuits: list[QuantumCircuit] = []
-        start = 0
-        for number in order:
-            job = by_index[number]
-            job_circuits = list(job.circuits()) if callable(getattr(job, "circuits", None)) else []
-            if not job_circuits:
-                raise JobManagerInvalidStateError(
-                    f"Job {job.job_id()} of job set {self._id} does not tell its circuits."
+            tags_fn = getattr(job, "tags", None)
+            tags = tuple(tags_fn()) if callable(tags_fn) else ()
+            found.append(
+                FoundJob(
+                    index=int(matched.group(2)), job=job, set_name=matched.group(1), tags=tags
                 )
-            mjob = self._new_managed_job(start, len(job_circuits), job)
-            mjob.job_name = JOB_NAME_FORMAT.format(set_name, number)
-            jobs.append(mjob)
-            circuits.extend(job_circuits)
-            start += len(job_circuits)
-        first = by_index[order[0]]
-        tags_fn = getattr(first, "tags", None)
-        tags = list(tags_fn()) if callable(tags_fn) else []
-        with self._state_lock:
-            self._name = set_name or self._name
-            self._tags = [tag for tag in tags if tag != self._id_long]
-            self._backend = first.backend()
-            self._target = None
-            self._experiments = circuits
-            self._managed_jobs = jobs
-            self._index = None
-            self._managed_results = None
+            )
+        return found
 
     # ------------------------------------------------------------------ query
 
@@ -689,6 +762,115 @@ class ManagedJobSet:
             lines.append("\nDetail report:")
             lines.extend(format_job_details(statuses, self._managed_jobs))
         return "\n".join(lines)
+
+    def wait(
+        self,
+        timeout: float | None = None,
+        progress: bool = False,
+        callback: Callable[[ManagedJob], object] | None = None,
+    ) -> list[JobStatus | None]:
+        """Wait until every job is finished, failed or cancelled; fetch nothing.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits as long as it takes.
+            progress: Show a progress bar of finished jobs (``tqdm``; in a
+                notebook, its widget).
+            callback: Called with each managed job once it is final (or its
+                submission failed), in the waiting thread, in the order they
+                are seen to finish.
+
+        Returns:
+            The final statuses, as :meth:`statuses` gives them.
+
+        Raises:
+            IBMQJobManagerTimeoutError: If jobs are still running after
+                ``timeout``, naming their experiments.
+            InvalidInputError: If ``timeout`` is negative.
+        """
+        if timeout is not None and timeout < 0:
+            raise InvalidInputError(f"timeout must not be negative, not {timeout!r}")
+        if not self._managed_jobs:
+            self._require_jobs()
+        clock = self._clock
+        deadline = None if timeout is None else clock.monotonic() + timeout
+        # Submissions end in real time (their futures); a fake clock must not run
+        # ahead while they do.
+        if not self._wait_for_submissions(timeout):
+            raise JobManagerTimeoutError(
+                f"Timeout while waiting for job set {self._id}: its jobs were not all "
+                f"submitted within {timeout} s."
+            )
+        bar = _progress_bar(len(self._managed_jobs), self._name) if progress else None
+        settled: dict[int, JobStatus | None] = {}
+        interval = self._poll_policy.initial
+        try:
+            while True:
+                with self._state_lock:
+                    jobs = list(self._managed_jobs)
+                for number, mjob in enumerate(jobs):
+                    if number in settled:
+                        continue
+                    status = mjob.status() if mjob.job is not None else _quiet_status(mjob)
+                    if mjob.job is not None and status not in _FINAL:
+                        continue
+                    settled[number] = status
+                    if bar is not None:
+                        bar.update(1)
+                    if callback is not None:
+                        callback(mjob)
+                if len(settled) == len(jobs):
+                    return [settled[number] for number in range(len(jobs))]
+                if deadline is not None and clock.monotonic() >= deadline:
+                    late = [
+                        f"{mjob.start_index}-{mjob.end_index}"
+                        for number, mjob in enumerate(jobs)
+                        if number not in settled
+                    ]
+                    raise JobManagerTimeoutError(
+                        f"Timeout while waiting for job set {self._id}: the jobs for "
+                        f"experiments {', '.join(late)} did not finish within {timeout} s."
+                    )
+                pause = interval
+                if deadline is not None:
+                    pause = max(0.0, min(pause, deadline - clock.monotonic()))
+                clock.sleep(pause)
+                interval = min(interval * self._poll_policy.factor, self._poll_policy.maximum)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    async def wait_async(
+        self,
+        timeout: float | None = None,
+        progress: bool = False,
+        callback: Callable[[ManagedJob], object] | None = None,
+    ) -> list[JobStatus | None]:
+        """Await :meth:`wait` without blocking the event loop (it runs in a thread).
+
+        Args:
+            timeout: As for :meth:`wait`.
+            progress: As for :meth:`wait`.
+            callback: As for :meth:`wait`; called in the worker thread.
+
+        Returns:
+            The final statuses.
+        """
+        return await asyncio.to_thread(self.wait, timeout, progress, callback)
+
+    async def results_async(
+        self, timeout: float | None = None, partial: bool = False, refresh: bool = False
+    ) -> ManagedResults:
+        """Await :meth:`results` without blocking the event loop (it runs in a thread).
+
+        Args:
+            timeout: As for :meth:`results`.
+            partial: As for :meth:`results`.
+            refresh: As for :meth:`results`.
+
+        Returns:
+            The results.
+        """
+        return await asyncio.to_thread(self.results, timeout, partial, refresh)
 
     def results(
         self, timeout: float | None = None, partial: bool = False, refresh: bool = False
@@ -774,7 +956,10 @@ class ManagedJobSet:
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="managedjob-fetch")
         try:
             futures: list[Future[Result | None]] = [pool.submit(fetch, mjob) for mjob in jobs]
-            _, pending = wait_futures(futures, timeout=timeout, return_when=FIRST_EXCEPTION)
+            # Every fetch gives up at the deadline by itself; waiting for all of
+            # them (not just the first to time out) keeps a job that finished
+            # in time from being reported late because its thread started late.
+            _, pending = wait_futures(futures, timeout=timeout)
             late = [
                 mjob
                 for mjob, future in zip(jobs, futures, strict=True)

@@ -895,9 +895,7 @@ class Journal:
             version = self._check(conn)
             if version == SCHEMA_VERSION:
                 return
-            mode = str(conn.execute("PRAGMA journal_mode").fetchone()[0])
-            if mode.lower() != "wal":
-                conn.execute("PRAGMA journal_mode = WAL")
+            _ensure_wal(conn)
             # Foreign keys stay off while tables are rebuilt.
             conn.execute("PRAGMA foreign_keys = OFF")
             conn.execute("BEGIN IMMEDIATE")
@@ -1245,6 +1243,30 @@ class Journal:
             stored.unsaved_options,
             stored.run_config,
         )
+
+
+def _ensure_wal(conn: sqlite3.Connection) -> None:
+    """Put the database in WAL mode.
+
+    Switching needs the database to itself for a moment, and SQLite answers
+    "locked" at once (without its busy handler) while another process is
+    opening the same new journal; so try again, for as long as the busy
+    timeout, until the mode is WAL (often because the other process set it).
+    """
+    deadline = time.monotonic() + _BUSY_TIMEOUT
+    pause = 0.005
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            busy = "locked" in str(err) or "busy" in str(err)
+            if not busy or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
 
 
 def _library_version() -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any, Protocol
@@ -102,6 +103,14 @@ class _SubmissionCalledOff(Exception):
     """The job was cancelled while its submission waited for the target's job limit."""
 
 
+def _takes_start_index(target: Target) -> bool:
+    """Whether ``target.submit`` takes the slice's first experiment index (optional)."""
+    try:
+        return "start_index" in inspect.signature(target.submit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
 def _check_count(name: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an integer, not {value!r}")
@@ -180,6 +189,8 @@ class ManagedJob:
         self._attempt = 0
         self._superseded = False
         self._lost_reason: str | None = None
+        self._done_callbacks: list[Callable[[ManagedJob], object]] = []
+        self._done_fired = False
 
     @property
     def experiments_count(self) -> int:
@@ -284,6 +295,10 @@ class ManagedJob:
                     observer.submitted(self)
                 except Exception:
                     logger.exception("Observer of experiments %d-%d failed.", *self._span())
+            if self.job is None:
+                self._fire_done()  # no job will ever run: the slice is settled
+            elif self._done_callbacks:
+                self._watch()
 
     def _span(self) -> tuple[int, int]:
         return self.start_index, self.end_index
@@ -366,9 +381,11 @@ class ManagedJob:
     ) -> JobV1:
         policy, clock = self.retry_policy, self.clock
 
+        extra = {"start_index": self.start_index} if _takes_start_index(target) else {}
+
         def attempt() -> JobV1:
             return target.submit(
-                circuits, job_name=job_name, job_tags=job_tags, run_config=run_config
+                circuits, job_name=job_name, job_tags=job_tags, run_config=run_config, **extra
             )
 
         def on_retry(error: BaseException, delay: float) -> None:
@@ -556,12 +573,55 @@ class ManagedJob:
 
     def _notify_finished(self, result: Result | None, error: BaseException | None) -> None:
         observer = self._observer
-        if observer is None:
-            return
+        if observer is not None:
+            try:
+                observer.finished(self, result, error)
+            except Exception:
+                logger.exception("Observer of experiments %d-%d failed.", *self._span())
+        self._fire_done()
+
+    def add_done_callback(self, fn: Callable[[ManagedJob], object]) -> None:
+        """Call ``fn(self)`` once this job is settled.
+
+        Settled means its result was fetched (the job finished, failed or was
+        cancelled) or it will never run (its submission failed, or it was
+        cancelled before submission). A job already settled calls ``fn`` at
+        once. Jobs are watched in the background so that ``fn`` runs without
+        anyone asking for results, when the job has a future or the job's
+        clock is the real one; with a fake clock, ``fn`` runs when the result
+        is fetched. An error raised by ``fn`` is logged and ignored.
+
+        Args:
+            fn: Called with this managed job, from whichever thread settles it.
+        """
+        with self._lock:
+            settled = self._done_fired
+            if not settled:
+                self._done_callbacks.append(fn)
+        if settled:
+            self._call_back(fn)
+        elif self.job is not None:
+            self._watch()
+
+    def _watch(self) -> None:
+        from managedjob._journal import watch_job
+
+        watch_job(self)
+
+    def _fire_done(self) -> None:
+        with self._lock:
+            if self._done_fired:
+                return
+            self._done_fired = True
+            callbacks, self._done_callbacks = self._done_callbacks, []
+        for fn in callbacks:
+            self._call_back(fn)
+
+    def _call_back(self, fn: Callable[[ManagedJob], object]) -> None:
         try:
-            observer.finished(self, result, error)
+            fn(self)
         except Exception:
-            logger.exception("Observer of experiments %d-%d failed.", *self._span())
+            logger.exception("Done callback of experiments %d-%d failed.", *self._span())
 
     def _raise_timeout(self, timeout: float | None, cause: BaseException | None = None) -> None:
         raise JobTimeoutError(

@@ -74,6 +74,9 @@ class Target(Protocol):
     ) -> JobV1:
         """Start one job running ``circuits`` and return it without waiting.
 
+        An adapter may also take a keyword ``start_index`` (the index of the
+        first circuit in its job set); it is passed when the signature names it.
+
         Raises:
             JobLimitError: The target has too many pending jobs; try again later.
         """

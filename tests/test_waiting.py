@@ -1,0 +1,143 @@
+"""Waiting for a job set: wait(), progress, done callbacks, and the async twins."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from qiskit.providers import JobStatus
+from qiskit_aer import AerSimulator
+
+from helpers import basis_circuit, expected_key
+from managedjob import IBMQJobManagerTimeoutError, JobManager, ManagedJob
+from managedjob.testing import FakeClock, ScriptedBackend
+
+
+def test_wait_reports_each_job_once_and_returns_statuses() -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock, run_time=lambda i: 10.0 * (i + 1), failing_jobs={1})
+    seen: list[int] = []
+    with JobManager(clock=clock, journal=False) as jm:
+        job_set = jm.run([basis_circuit(i) for i in range(3)], backend, max_experiments_per_job=1)
+        statuses = job_set.wait(callback=lambda mjob: seen.append(mjob.start_index))
+    assert statuses == [JobStatus.DONE, JobStatus.ERROR, JobStatus.DONE]
+    assert seen == [0, 1, 2]  # in the order they finished
+    assert 30.0 <= clock.monotonic() < 40.0
+
+
+def test_wait_times_out_naming_the_running_jobs() -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock, run_time=lambda i: 5.0 if i == 0 else 500.0)
+    with JobManager(clock=clock, journal=False) as jm:
+        job_set = jm.run([basis_circuit(i) for i in range(2)], backend, max_experiments_per_job=1)
+        with pytest.raises(IBMQJobManagerTimeoutError, match="experiments 1-1 did not finish"):
+            job_set.wait(timeout=60)
+        assert clock.monotonic() == pytest.approx(60.0)
+
+
+def test_wait_counts_failed_submissions() -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock, submit_failures={0: ValueError("no")})
+    with (
+        JobManager(clock=clock, journal=False, max_parallel_submits=1) as jm,
+        pytest.warns(UserWarning, match="no"),
+    ):
+        job_set = jm.run([basis_circuit(i) for i in range(2)], backend, max_experiments_per_job=1)
+        statuses = job_set.wait()
+    assert statuses == [None, JobStatus.DONE]
+
+
+def test_progress_bar_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock, run_time=1.0)
+    with JobManager(clock=clock, journal=False) as jm:
+        job_set = jm.run(
+            [basis_circuit(i) for i in range(4)], backend, name="bar", max_experiments_per_job=1
+        )
+        job_set.wait(progress=True)
+    err = capsys.readouterr().err
+    assert "bar" in err and "4/4" in err
+
+
+def test_done_callback_runs_without_anyone_asking() -> None:
+    done = threading.Event()
+    settled: list[ManagedJob] = []
+
+    def note(mjob: ManagedJob) -> None:
+        settled.append(mjob)
+        if len(settled) == 3:
+            done.set()
+
+    with JobManager(journal=False) as jm:
+        job_set = jm.run(
+            [basis_circuit(i) for i in range(3)],
+            AerSimulator(),
+            max_experiments_per_job=1,
+            shots=5,
+        )
+        for mjob in job_set.managed_jobs():
+            mjob.add_done_callback(note)
+        assert done.wait(timeout=60), "every job's callback ran"
+        # The results were fetched by the watcher; reading them asks nothing more.
+        assert all(mjob._raw_result is not None for mjob in settled)
+        assert job_set.results().get_counts(2) == {expected_key(2): 5}
+        # A callback added to a settled job runs at once.
+        late: list[ManagedJob] = []
+        job_set.managed_jobs()[0].add_done_callback(late.append)
+        assert late == [job_set.managed_jobs()[0]]
+
+
+def test_done_callback_on_failed_submission_and_errors_are_contained(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock, submit_failures={0: ValueError("nope")})
+    calls: list[str] = []
+
+    def boom(mjob: ManagedJob) -> None:
+        calls.append("boom")
+        raise RuntimeError("callback bug")
+
+    with JobManager(clock=clock, journal=False) as jm:
+        with pytest.warns(UserWarning, match="nope"):
+            job_set = jm.run([basis_circuit(0)], backend)
+            job_set.jobs()
+        mjob = job_set.managed_jobs()[0]
+        mjob.add_done_callback(boom)
+        mjob.add_done_callback(lambda m: calls.append("after"))
+    assert calls == ["boom", "after"]
+    assert "callback bug" in caplog.text
+
+
+def test_async_twins_do_not_block_the_event_loop() -> None:
+    clock_backend = ScriptedBackend(clock=FakeClock(), run_time=0.0)
+
+    async def main() -> tuple[int, dict[str, int], list[JobStatus | None]]:
+        ticks = 0
+        gate = threading.Event()
+
+        with JobManager(journal=False) as jm:
+            job_set = jm.run(
+                [basis_circuit(i) for i in range(4)],
+                clock_backend,
+                max_experiments_per_job=2,
+                shots=3,
+            )
+            job_set.managed_jobs()[0].add_done_callback(lambda m: gate.set())
+
+            async def ticker() -> None:
+                nonlocal ticks
+                while not gate.is_set() or ticks < 3:
+                    ticks += 1
+                    await asyncio.sleep(0)
+
+            results, statuses, _ = await asyncio.gather(
+                job_set.results_async(), job_set.wait_async(), ticker()
+            )
+        return ticks, results.get_counts(3), statuses
+
+    ticks, counts, statuses = asyncio.run(main())
+    assert ticks >= 3
+    assert counts == {expected_key(3): 3}
+    assert statuses == [JobStatus.DONE, JobStatus.DONE]
