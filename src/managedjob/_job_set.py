@@ -94,6 +94,33 @@ def _progress_bar(total: int, name: str) -> Any:
     return tqdm(total=total, unit="job", desc=name, leave=True)
 
 
+class SubmitSemaphore:
+    """The submit lock of a set: at most ``value`` submissions at once.
+
+    It can travel to another process (for process executors and Dask): the
+    copy is a new semaphore of that process, since a lock cannot be shared
+    across processes; there, the executor's own size bounds concurrency.
+
+    Args:
+        value: How many holders at once.
+    """
+
+    def __init__(self, value: int) -> None:
+        self._value = value
+        self._semaphore = threading.BoundedSemaphore(value)
+
+    def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
+        """Take a place, waiting for one if ``blocking``."""
+        return self._semaphore.acquire(blocking, timeout)
+
+    def release(self) -> None:
+        """Give a place back."""
+        self._semaphore.release()
+
+    def __reduce__(self) -> tuple[type[SubmitSemaphore], tuple[int]]:
+        return (SubmitSemaphore, (self._value,))
+
+
 def _circuits_of(job: JobV1) -> list[QuantumCircuit] | None:
     """Return the circuits a job ran, if it tells them (a method or a property)."""
     circuits = getattr(job, "circuits", None)
@@ -199,7 +226,7 @@ class ManagedJobSet:
         self._retry_policy = retry_policy
         self._poll_policy = poll_policy or DEFAULT_POLL
         self._max_parallel_fetches = max_parallel_fetches
-        self._job_submit_lock = threading.BoundedSemaphore(max_parallel_submits)
+        self._job_submit_lock = SubmitSemaphore(max_parallel_submits)
         self._state_lock = threading.RLock()
         # Durability: the journal, this set's records in it, and what a set
         # rebuilt from it knows without its circuits.

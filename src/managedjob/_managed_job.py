@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import threading
 import warnings
 from collections.abc import Callable, Sequence
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus, JobV1
+from qiskit.providers.exceptions import JobError
 from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
 from qiskit.result import Result
 
@@ -36,7 +38,7 @@ from managedjob.targets import Target, resolve_target
 if TYPE_CHECKING:
     from managedjob._qobj import QasmQobj
 
-__all__ = ["ManagedJob"]
+__all__ = ["CompletedJob", "ManagedJob"]
 
 logger = logging.getLogger(__name__)
 
@@ -191,6 +193,24 @@ class ManagedJob:
         self._lost_reason: str | None = None
         self._done_callbacks: list[Callable[[ManagedJob], object]] = []
         self._done_fired = False
+        self._origin_pid = os.getpid()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # What a process executor needs to run _async_submit on a copy; locks,
+        # futures, observers and callbacks stay with the original.
+        state = self.__dict__.copy()
+        for key in ("_lock", "future", "_target", "_observer", "_done_callbacks", "_qobj"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self.future = None
+        self._target = None
+        self._observer = None
+        self._done_callbacks = []
+        self._qobj = None
 
     @property
     def experiments_count(self) -> int:
@@ -252,6 +272,7 @@ class ManagedJob:
         target = self._target_for(backend)
         target.check_run_config(run_config)
         self._circuits = circuit_list
+        self._origin_pid = os.getpid()
         self._run_config = dict(run_config)
         self.job_name = job_name
         try:
@@ -316,7 +337,12 @@ class ManagedJob:
         if isinstance(value, JobV1) and self.job is None:
             self.job = value
         elif isinstance(value, Exception) and self.job is None and self.submit_error is None:
+            # The submission ran on a copy (another process): warn here too.
             self.submit_error = value
+            _warn(
+                f"Unable to submit job {self.job_name} for experiments "
+                f"{self.start_index}-{self.end_index}: {value}"
+            )
 
     def _async_submit(
         self,
@@ -369,6 +395,10 @@ class ManagedJob:
         finally:
             submit_lock.release()
             logger.debug("Job %s released the submit lock.", job_name)
+        if os.getpid() != self._origin_pid and self.job is not None:
+            # A process executor (or Dask) ran this on a copy: a live job rarely
+            # survives the trip back, so finish it here and send its result.
+            return CompletedJob.finish(self.job)
         return self.job
 
     def _submit_with_retries(
@@ -801,3 +831,76 @@ def _describe_failure(result: Result) -> str:
             label = f"experiment {index}" + (f" ({name})" if name else "")
             lines.append(f"{label}: {getattr(experiment, 'status', None) or 'failed'}")
     return "\n".join(lines)
+
+
+class CompletedJob(JobV1):
+    """A finished job carried back from another process, with its result.
+
+    When an executor runs a submission in another process (a
+    ``ProcessPoolExecutor``, a Dask cluster), the job is waited for there and
+    comes back as one of these: its status and result are those the job had,
+    and it never contacts the target again.
+
+    Args:
+        job_id: The original job's id.
+        status: Its final status.
+        result: Its result, or ``None`` when fetching it failed.
+        error: Why there is no result, if there is none.
+        backend_name: Name of the backend it ran on.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        status: JobStatus,
+        result: Result | None,
+        error: str | None = None,
+        backend_name: str | None = None,
+    ) -> None:
+        super().__init__(None, job_id)
+        self._status = status
+        self._result = result
+        self._error = error
+        self.backend_name = backend_name
+
+    @classmethod
+    def finish(cls, job: JobV1) -> CompletedJob:
+        """Wait for ``job`` to finish and keep its final status and result."""
+        try:
+            wait_for_final_state(job)
+            result = job.result()
+            error = None
+        except Exception as err:
+            result, error = None, f"{type(err).__name__}: {err}"
+        try:
+            status = job.status()
+        except Exception:
+            status = JobStatus.ERROR if result is None else JobStatus.DONE
+        backend = getattr(result, "backend_name", None)
+        return cls(str(job.job_id()), status, result, error, backend)
+
+    def submit(self) -> None:
+        """Not supported: the job ran already.
+
+        Raises:
+            NotImplementedError: Always.
+        """
+        raise NotImplementedError(f"job {self.job_id()} has run already")
+
+    def status(self) -> JobStatus:
+        """Return the status the job ended in."""
+        return self._status
+
+    def result(self, timeout: float | None = None) -> Result:
+        """Return the job's result.
+
+        Raises:
+            JobError: If the result could not be fetched where the job ran.
+        """
+        if self._result is None:
+            raise JobError(f"job {self.job_id()} has no result: {self._error or 'unknown error'}")
+        return self._result
+
+    def cancel(self) -> bool:
+        """Return ``False``: a finished job cannot be cancelled."""
+        return False
