@@ -21,7 +21,7 @@ Public names:
 from managedjob import exceptions
 from managedjob._job_set import ManagedJobSet
 from managedjob._managed_backend import ManagedBackend, ManagedBackendJob
-from managedjob._managed_job import ManagedJob
+from managedjob._managed_job import CompletedJob, ManagedJob
 from managedjob._manager import IBMQJobManager, JobManager
 from managedjob._qobj import QasmQobj
 from managedjob._results import ManagedResults
@@ -52,6 +52,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Clock",
+    "CompletedJob",
     "IBMQJobManager",
     "IBMQJobManagerError",
     "IBMQJobManagerInvalidStateError",

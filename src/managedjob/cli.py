@@ -1,8 +1,14 @@
 """The ``managedjob`` command: run circuit files as one job set, and follow job sets.
 
-Exit codes: 0 when every experiment has results, 1 when some experiments
-failed, 2 for bad usage or input, 130 when interrupted. Errors are one line on
-stderr; ``--debug`` shows the traceback too.
+``run`` records each set in the journal (``--journal PATH``, else
+``$MANAGEDJOB_JOURNAL``, else the library's default file); ``list``,
+``status``, ``report``, ``results``, ``retry``, ``cancel`` and ``plot`` work
+on the sets kept there, from this process or another.
+
+Exit codes: 0 on success, 1 when some experiments have no results (or some
+jobs could not be cancelled), 2 for bad usage or input (an unknown job set
+included), 130 when interrupted. Errors are one line on stderr; ``--debug``
+shows the traceback too.
 """
 
 from __future__ import annotations
@@ -14,9 +20,14 @@ import io
 import json
 import logging
 import signal
+import sqlite3
 import sys
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,11 +35,37 @@ from qiskit import QuantumCircuit, transpile
 from qiskit.providers import JobStatus
 
 from managedjob._job_set import ManagedJobSet
+from managedjob._journal import (
+    ENV_VAR,
+    SCHEMA_VERSION,
+    JobSetRecord,
+    Journal,
+    JournalError,
+    default_journal_path,
+)
+from managedjob._managed_job import ManagedJob
 from managedjob._manager import JobManager
 from managedjob._results import ManagedResults
-from managedjob.exceptions import JobManagerError
+from managedjob.exceptions import JobManagerError, UnknownJobSetError
 
-__all__ = ["main"]
+__all__ = [
+    "STATES",
+    "CliError",
+    "JobTimes",
+    "backend_spec_for",
+    "build_parser",
+    "job_state",
+    "journal_path",
+    "load_circuits",
+    "main",
+    "make_backend",
+    "plot_counts",
+    "plot_timeline",
+    "prepare",
+    "read_job_times",
+    "resolve_job_set_id",
+    "write_results",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -304,15 +341,100 @@ def write_results(
     out.write("\n")
 
 
+def _write_results_file(
+    job_set: ManagedJobSet,
+    results: ManagedResults,
+    names: Sequence[str],
+    out: str | None,
+    fmt: str | None,
+) -> Path:
+    """Write the counts to ``out`` (``managedjob-<id>.<format>`` by default)."""
+    chosen = _format_for(out, fmt)
+    out_path = Path(out or f"managedjob-{job_set.job_set_id()[:8]}.{chosen}")
+    buffer = io.StringIO()
+    write_results(job_set, results, names, buffer, chosen)
+    out_path.write_text(buffer.getvalue(), encoding="utf-8")
+    return out_path
+
+
 def _format_for(out: str | None, fmt: str | None) -> str:
     if fmt:
         return fmt
     return "csv" if out and out.endswith(".csv") else "json"
 
 
-def _one_line(err: BaseException) -> str:
+def _one_line(err: BaseException | Warning | str) -> str:
     text = " ".join(str(err).split()).strip("'\"")
     return text or type(err).__name__
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+# --------------------------------------------------------------------- job states
+
+#: What the commands call the state of a job, in the order they are listed.
+STATES = (
+    "done",
+    "failed",
+    "cancelled",
+    "submit failed",
+    "running",
+    "queued",
+    "unfinished",
+    "lost",
+    "unknown",
+)
+_RUNNING = (JobStatus.RUNNING,)
+_QUEUED = (JobStatus.INITIALIZING, JobStatus.VALIDATING, JobStatus.QUEUED)
+_NOT_FINAL = ("running", "queued", "unfinished", "lost", "unknown")
+
+
+def job_state(mjob: ManagedJob, attached: bool = True) -> str:
+    """Name the state of a job as the commands show it.
+
+    Args:
+        mjob: The job.
+        attached: Whether the set's unfinished jobs were looked up on their
+            target. A job of a set rebuilt from the journal alone that has no
+            final state there is ``"unfinished"`` (still running, or lost with
+            the process that ran it); once looked up and not found, ``"lost"``.
+
+    Returns:
+        One of :data:`STATES`.
+    """
+    if mjob.submit_error is not None:
+        return "submit failed"
+    status = mjob.status()
+    if status is JobStatus.DONE:
+        return "done"
+    if status is JobStatus.ERROR:
+        return "failed"
+    if status is JobStatus.CANCELLED:
+        return "cancelled"
+    if status in _RUNNING:
+        return "running"
+    if status in _QUEUED:
+        return "queued"
+    if mjob.job is None:
+        return "lost" if attached else "unfinished"
+    return "unknown"
+
+
+def _state_counts(states: Sequence[str]) -> str:
+    counts = Counter(states)
+    return ", ".join(f"{counts[state]} {state}" for state in STATES if counts[state])
+
+
+def _jobs_row(states: Sequence[str]) -> str:
+    """The ``jobs`` row of a summary: done, failed and cancelled, then any other."""
+    counts = Counter(states)
+    failed = sum(counts[state] for state in ("failed", "submit failed", "lost", "unknown"))
+    parts = [f"{counts['done']} done", f"{failed} failed", f"{counts['cancelled']} cancelled"]
+    parts += [f"{counts[state]} {state}" for state in ("running", "queued", "unfinished")]
+    shown = parts[:3] + [part for part in parts[3:] if not part.startswith("0 ")]
+    return f"{len(states)} ({', '.join(shown)})"
 
 
 # --------------------------------------------------------------------- progress
@@ -341,6 +463,175 @@ def _wait_with_progress(job_set: ManagedJobSet, stream: TextIO, show: bool) -> N
         stream.flush()
 
 
+def _interrupted(job_set: ManagedJobSet) -> int:
+    try:
+        # Inside the try: a second Ctrl-C may land as soon as the line is out.
+        print(
+            f"\ninterrupted: job set {job_set.job_set_id()} was submitted and its jobs go on; "
+            "press Ctrl-C again within 3 s to cancel them",
+            file=sys.stderr,
+            flush=True,
+        )
+        time.sleep(3)
+    except KeyboardInterrupt:
+        job_set.cancel()
+        _settle(job_set.managed_jobs(), CANCEL_SETTLE_SECONDS)
+        cancelled = sum(status is JobStatus.CANCELLED for status in job_set.statuses())
+        print(f"cancelled {cancelled} jobs of job set {job_set.job_set_id()}", file=sys.stderr)
+    else:
+        print(
+            f"the job set is kept in the journal: managedjob status {job_set.job_set_id()}",
+            file=sys.stderr,
+        )
+    return 130
+
+
+#: How long ``cancel`` waits for cancelled jobs to say so, to journal their state.
+CANCEL_SETTLE_SECONDS = 5.0
+
+
+def _settle(mjobs: Sequence[ManagedJob], seconds: float) -> None:
+    """Wait (a little) for jobs to be final, and read them so that the journal records it."""
+    deadline = time.monotonic() + seconds
+    pause = 0.01
+    pending = list(mjobs)
+    while pending:
+        still: list[ManagedJob] = []
+        for mjob in pending:
+            status = mjob.status()
+            if status in _FINAL:
+                # Reading a final job journals its state (and result) at once.
+                mjob.result(timeout=0, partial=True)
+            elif status is not None:
+                still.append(mjob)
+        pending = still
+        if not pending or time.monotonic() >= deadline:
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
+
+
+# --------------------------------------------------------------------- summaries
+
+
+def _print_rows(rows: Sequence[tuple[str, str]], stream: TextIO | None = None) -> None:
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}", file=stream or sys.stdout)
+
+
+def _journal_row(journal: Journal | None) -> tuple[str, str]:
+    return ("journal", str(journal.path) if journal is not None else "off")
+
+
+def _print_summary(
+    job_set: ManagedJobSet,
+    results: ManagedResults,
+    experiments: int,
+    out_path: Path,
+    journal: Journal | None,
+    elapsed: float | None = None,
+) -> None:
+    states = [job_state(mjob) for mjob in job_set.managed_jobs()]
+    rows = [
+        ("job set", f"{job_set.name()} ({job_set.job_set_id()})"),
+        ("backend", results.backend_name),
+        ("jobs", _jobs_row(states)),
+        ("experiments", str(experiments)),
+    ]
+    if elapsed is not None:
+        rows.append(("time", f"{elapsed:.2f} s"))
+    rows += [("results", str(out_path)), _journal_row(journal)]
+    _print_rows(rows)
+
+
+# --------------------------------------------------------------------- the journal
+
+
+def journal_path(args: argparse.Namespace) -> Path:
+    """Return the journal the command uses: ``--journal``, else the library's default.
+
+    The default is the file named by ``MANAGEDJOB_JOURNAL``, else
+    ``journal.sqlite3`` in the user data directory.
+    """
+    given: str | None = getattr(args, "journal", None)
+    return Path(given).expanduser() if given else default_journal_path()
+
+
+def _open_journal(args: argparse.Namespace) -> Journal:
+    """Open the journal for reading a job set; a journal that does not exist is not made."""
+    path = journal_path(args)
+    if not path.exists():
+        raise UnknownJobSetError(
+            f"{args.id} is not a known job set: there is no journal at {path} "
+            f"(set {ENV_VAR} or pass --journal PATH)"
+        )
+    return Journal(path)
+
+
+def resolve_job_set_id(journal: Journal, text: str) -> JobSetRecord:
+    """Return the journaled set whose id is ``text``, or the only one that starts with it.
+
+    Raises:
+        IBMQJobManagerUnknownJobSet: If no journaled set matches.
+        CliError: If several do.
+    """
+    record = journal.job_set(text)
+    if record is not None:
+        return record
+    matches = [r for r in journal.job_sets() if r.job_set_id.startswith(text)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        shown = ", ".join(r.job_set_id for r in matches[:3])
+        raise CliError(
+            f"{text!r} is the start of {len(matches)} job set ids ({shown}"
+            f"{', ...' if len(matches) > 3 else ''}); give more of it"
+        )
+    raise UnknownJobSetError(
+        f"{text} is not a known job set: it is not in the journal {journal.path} "
+        "(managedjob list shows the sets it has)"
+    )
+
+
+def backend_spec_for(backend_name: str) -> str | None:
+    """Return the ``--backend`` spec that makes a backend of this name, if there is one."""
+    if backend_name == "aer_simulator":
+        return "aer"
+    if backend_name == "basic_simulator":
+        return "basic"
+    if backend_name == "scripted_backend":
+        return "scripted:0"
+    if backend_name.startswith("fake_"):
+        return "fake:" + backend_name.removeprefix("fake_")
+    if backend_name.startswith("ibm"):
+        return "ibm:" + backend_name
+    return None
+
+
+def _backend_for(record: JobSetRecord, spec: str | None) -> tuple[Any, str]:
+    """Return the backend of ``--backend``, else the one the set ran on, and its spec."""
+    if spec is None:
+        spec = backend_spec_for(record.backend_name)
+        if spec is None:
+            raise CliError(
+                f"job set {record.job_set_id} ran on {record.backend_name!r}, which the "
+                f"command cannot make; pass --backend ({BACKEND_CHOICES})"
+            )
+    return make_backend(spec), spec
+
+
+def _experiment_names(journal: Journal, job_set: ManagedJobSet) -> list[str]:
+    """The names of the set's experiments, from its journaled circuits."""
+    count = sum(mjob.experiments_count for mjob in job_set.managed_jobs())
+    try:
+        names = [circuit.name for circuit in journal.circuits(job_set.job_set_id())]
+    except JournalError as err:
+        logger.debug("No experiment names for job set %s: %s", job_set.job_set_id(), err)
+        names = []
+    return names if len(names) == count else [""] * count
+
+
 # --------------------------------------------------------------------- commands
 
 
@@ -355,7 +646,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         run_config["seed_simulator"] = args.seed
     names = [circuit.name for circuit in circuits]
     started = time.monotonic()
-    with JobManager() as manager:
+    with JobManager(journal=journal_path(args)) as manager:
         job_set = manager.run(
             circuits,
             backend=backend,
@@ -376,54 +667,485 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return _interrupted(job_set)
         results = job_set.results(partial=True)
         elapsed = time.monotonic() - started
-        fmt = _format_for(args.out, args.format)
-        out_path = Path(args.out or f"managedjob-{job_set.job_set_id()[:8]}.{fmt}")
-        buffer = io.StringIO()
-        write_results(job_set, results, names, buffer, fmt)
-        out_path.write_text(buffer.getvalue(), encoding="utf-8")
-        _print_summary(job_set, results, len(circuits), elapsed, out_path)
+        out_path = _write_results_file(job_set, results, names, args.out, args.format)
+        _print_summary(job_set, results, len(circuits), out_path, manager.journal, elapsed)
         return 0 if results.success else 1
 
 
-def _interrupted(job_set: ManagedJobSet) -> int:
-    try:
-        # Inside the try: a second Ctrl-C may land as soon as the line is out.
-        print(
-            f"\ninterrupted: job set {job_set.job_set_id()} was submitted and its jobs go on; "
-            "press Ctrl-C again within 3 s to cancel them",
-            file=sys.stderr,
-            flush=True,
+def _cmd_list(args: argparse.Namespace) -> int:
+    path = journal_path(args)
+    if not path.exists():
+        print(f"no job sets: there is no journal at {path}", file=sys.stderr)
+        return 0
+    with Journal(path) as journal, JobManager(journal=journal) as manager:
+        job_sets = manager.job_sets(name=args.name, tags=args.tag or None)
+        if not job_sets:
+            filters = " matching" if args.name or args.tag else ""
+            print(f"no{filters} job sets in the journal {path}", file=sys.stderr)
+            return 0
+        rows = [("ID", "NAME", "CREATED", "BACKEND", "JOBS", "STATE")]
+        for job_set in reversed(job_sets):  # newest first
+            record = journal.job_set(job_set.job_set_id())
+            created = record.created_at if record is not None else None
+            states = [job_state(mjob, attached=False) for mjob in job_set.managed_jobs()]
+            rows.append(
+                (
+                    job_set.job_set_id(),
+                    job_set.name(),
+                    _local_time(created) if created is not None else "",
+                    record.backend_name if record is not None else "",
+                    str(len(states)),
+                    _state_counts(states),
+                )
+            )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if column == 4 else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip())
+    return 0
+
+
+def _local_time(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _retrieve(
+    manager: JobManager, journal: Journal, args: argparse.Namespace, *, need_backend: bool
+) -> tuple[JobSetRecord, ManagedJobSet, str | None]:
+    """Rebuild the set named by ``args.id``; with a backend, its unfinished jobs are looked up.
+
+    Returns:
+        The set's record, the set, and the spec of the backend its unfinished
+        jobs were looked up on (``None`` if they were not).
+    """
+    record = resolve_job_set_id(journal, args.id)
+    spec: str | None = getattr(args, "backend", None)
+    backend = None
+    if spec is not None or need_backend:
+        backend, spec = _backend_for(record, spec)
+    job_set = manager.retrieve_job_set(record.job_set_id, provider=backend)
+    return record, job_set, spec if backend is not None else None
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    with _open_journal(args) as journal, JobManager(journal=journal) as manager:
+        record, job_set, spec = _retrieve(manager, journal, args, need_backend=False)
+        mjobs = job_set.managed_jobs()
+        states = [job_state(mjob, attached=spec is not None) for mjob in mjobs]
+        rows = [
+            ("job set", f"{job_set.name()} ({job_set.job_set_id()})"),
+            ("backend", record.backend_name),
+            ("created", _local_time(record.created_at)),
+        ]
+        if job_set.tags():
+            rows.append(("tags", ", ".join(job_set.tags())))
+        rows += [
+            ("experiments", str(record.experiments)),
+            ("jobs", f"{len(states)}: {_state_counts(states)}"),
+            _journal_row(journal),
+        ]
+        _print_rows(rows)
+        shown = 0
+        for number, (mjob, state) in enumerate(zip(mjobs, states, strict=True)):
+            if state == "done":
+                continue
+            if shown == MAX_JOB_LINES:
+                print(f"... and {sum(s != 'done' for s in states) - shown} more jobs")
+                break
+            print(
+                f"job {number} (experiments {mjob.start_index}-{mjob.end_index}): "
+                f"{state}{_why(mjob, state)}"
+            )
+            shown += 1
+        if any(state == "unfinished" for state in states):
+            print(
+                "unfinished jobs have no final state in the journal: they still run, or were "
+                "lost with the process that ran them (pass --backend to look them up; "
+                f"managedjob retry {job_set.job_set_id()} reruns lost ones)",
+                file=sys.stderr,
+            )
+    return 0
+
+
+#: How many jobs that are not done ``status`` lists one by one.
+MAX_JOB_LINES = 20
+
+
+def _why(mjob: ManagedJob, state: str) -> str:
+    if state in ("done", "running", "queued", "unfinished"):
+        return ""
+    message = mjob.error_message()
+    return f": {_one_line(message)}" if message else ""
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    with _open_journal(args) as journal, JobManager(journal=journal) as manager:
+        _, job_set, _ = _retrieve(manager, journal, args, need_backend=False)
+        print(job_set.report(detailed=not args.summary))
+    return 0
+
+
+def _cmd_results(args: argparse.Namespace) -> int:
+    with _open_journal(args) as journal, JobManager(journal=journal) as manager:
+        record, job_set, _ = _retrieve(manager, journal, args, need_backend=False)
+        results = job_set.results(partial=True)
+        names = _experiment_names(journal, job_set)
+        out_path = _write_results_file(job_set, results, names, args.out, args.format)
+        _print_summary(job_set, results, record.experiments, out_path, journal)
+        states = [job_state(mjob, attached=False) for mjob in job_set.managed_jobs()]
+        if "unfinished" in states:
+            print(
+                f"{_plural(states.count('unfinished'), 'job')} of the set have no result in the "
+                f"journal yet; managedjob retry {job_set.job_set_id()} reruns lost ones",
+                file=sys.stderr,
+            )
+        return 0 if results.success else 1
+
+
+def _cmd_retry(args: argparse.Namespace) -> int:
+    with _open_journal(args) as journal, JobManager(journal=journal) as manager:
+        started = time.monotonic()
+        record, job_set, spec = _retrieve(manager, journal, args, need_backend=True)
+        retried = job_set.retry_failed()
+        what = (
+            f"retrying {_plural(len(retried), 'job')} of job set {job_set.job_set_id()} on {spec}"
+            if retried
+            else f"no job of job set {job_set.job_set_id()} needs a retry"
         )
-        time.sleep(3)
-    except KeyboardInterrupt:
-        job_set.cancel()
-        cancelled = sum(status is JobStatus.CANCELLED for status in job_set.statuses())
-        print(f"cancelled {cancelled} jobs of job set {job_set.job_set_id()}", file=sys.stderr)
-    return 130
+        print(what, file=sys.stderr, flush=True)
+        try:
+            _wait_with_progress(job_set, sys.stderr, show=sys.stderr.isatty())
+        except KeyboardInterrupt:
+            return _interrupted(job_set)
+        results = job_set.results(partial=True)
+        names = _experiment_names(journal, job_set)
+        out_path = _write_results_file(job_set, results, names, args.out, args.format)
+        elapsed = time.monotonic() - started
+        _print_summary(job_set, results, record.experiments, out_path, journal, elapsed)
+        return 0 if results.success else 1
 
 
-def _print_summary(
-    job_set: ManagedJobSet,
-    results: ManagedResults,
-    experiments: int,
-    elapsed: float,
-    out_path: Path,
-) -> None:
-    statuses = job_set.statuses()
-    done = sum(status is JobStatus.DONE for status in statuses)
-    failed = sum(status in (JobStatus.ERROR, None) for status in statuses)
-    cancelled = sum(status is JobStatus.CANCELLED for status in statuses)
-    rows = [
-        ("job set", f"{job_set.name()} ({job_set.job_set_id()})"),
-        ("backend", results.backend_name),
-        ("jobs", f"{len(statuses)} ({done} done, {failed} failed, {cancelled} cancelled)"),
-        ("experiments", str(experiments)),
-        ("time", f"{elapsed:.2f} s"),
-        ("results", str(out_path)),
+def _cmd_cancel(args: argparse.Namespace) -> int:
+    with _open_journal(args) as journal, JobManager(journal=journal) as manager:
+        record = resolve_job_set_id(journal, args.id)
+        try:
+            backend, _ = _backend_for(record, args.backend)
+        except CliError as err:
+            if args.backend is not None:
+                raise
+            logger.debug("Cancelling without a backend: %s", err)
+            backend = None
+        job_set = manager.retrieve_job_set(record.job_set_id, provider=backend)
+        mjobs = job_set.managed_jobs()
+        states = [job_state(mjob, attached=backend is not None) for mjob in mjobs]
+        reachable = [m for m, s in zip(mjobs, states, strict=True) if s in ("running", "queued")]
+        unreachable = [s for s in states if s in ("unfinished", "lost", "unknown")]
+        finished = len(states) - len(reachable) - len(unreachable)
+        for mjob in reachable:
+            mjob.cancel()
+        _settle(reachable, CANCEL_SETTLE_SECONDS)
+        after = [job_state(mjob) for mjob in reachable]
+        cancelled = after.count("cancelled")
+        still = sum(state in _NOT_FINAL for state in after)
+        print(
+            f"job set {job_set.name()} ({job_set.job_set_id()}): "
+            f"cancelled {_plural(cancelled, 'job')}"
+        )
+        if finished:
+            print(f"{_plural(finished, 'job')} had finished already")
+        if reachable and len(after) - cancelled - still:
+            print(f"{_plural(len(after) - cancelled - still, 'job')} finished before the cancel")
+        if still:
+            print(f"{_plural(still, 'job')} did not stop yet (the target was asked to cancel)")
+        if unreachable:
+            where = record.backend_name
+            print(
+                f"{_plural(len(unreachable), 'job')} could not be reached: {where} does not know "
+                "them here (a local simulator's jobs live only in the process that ran them)"
+                if backend is not None
+                else f"{_plural(len(unreachable), 'job')} could not be reached: pass --backend "
+                "to look them up"
+            )
+        return 1 if unreachable or still else 0
+
+
+# --------------------------------------------------------------------- plots
+
+_COLOURS = {
+    "DONE": "#2e7d32",
+    "ERROR": "#c62828",
+    "CANCELLED": "#757575",
+    "unfinished": "#f9a825",
+}
+_LABELS = {
+    "DONE": "done",
+    "ERROR": "failed",
+    "CANCELLED": "cancelled",
+    "unfinished": "no final state in the journal",
+}
+#: Most outcomes a counts histogram shows (the most frequent ones).
+MAX_OUTCOMES = 64
+
+
+@dataclass(frozen=True)
+class JobTimes:
+    """When one submission of one job of a set was made and finished, as journaled.
+
+    Attributes:
+        index: The job's place in the set.
+        attempt: Which submission of the job (0 first; retries count up).
+        start_index: The job's first experiment.
+        end_index: The job's last experiment.
+        submitted_at: When it was submitted (or its submission failed), as a
+            POSIX time; ``None`` if it never was.
+        finished_at: When its final state was journaled; ``None`` if it has none.
+        status: The journaled final status name (``DONE``, ``ERROR``,
+            ``CANCELLED``), or ``None``.
+        submit_failed: Whether the submission failed.
+        has_job: Whether the target gave it a job id.
+    """
+
+    index: int
+    attempt: int
+    start_index: int
+    end_index: int
+    submitted_at: float | None
+    finished_at: float | None
+    status: str | None
+    submit_failed: bool
+    has_job: bool
+
+
+def read_job_times(path: Path, job_set_id: str) -> list[JobTimes]:
+    """Read every submission of every job of a set, with its times, from the journal.
+
+    The journal has no public reader for these times yet, so this reads its
+    tables (schema :data:`~managedjob._journal.SCHEMA_VERSION`) directly, on a
+    read-only connection.
+
+    Raises:
+        CliError: If the journal has another schema or cannot be read.
+    """
+    try:
+        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+    except sqlite3.Error as err:
+        raise CliError(f"cannot read the journal {path}: {err}") from err
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version != SCHEMA_VERSION:
+            raise CliError(
+                f"the journal {path} has schema {version}; plot reads schema {SCHEMA_VERSION}"
+            )
+        rows = conn.execute(
+            "SELECT s.idx, a.attempt, s.start_index, s.end_index, a.submitted_at, "
+            "a.finished_at, a.status, a.submit_error IS NOT NULL, a.job_id IS NOT NULL "
+            "FROM slices s LEFT JOIN attempts a ON a.set_id = s.set_id AND a.idx = s.idx "
+            "WHERE s.set_id = ? ORDER BY s.idx, a.attempt",
+            (job_set_id,),
+        ).fetchall()
+    except sqlite3.Error as err:
+        raise CliError(f"cannot read the journal {path}: {err}") from err
+    finally:
+        conn.close()
+    return [
+        JobTimes(
+            index=int(row[0]),
+            attempt=int(row[1] or 0),
+            start_index=int(row[2]),
+            end_index=int(row[3]),
+            submitted_at=None if row[4] is None else float(row[4]),
+            finished_at=None if row[5] is None else float(row[5]),
+            status=row[6],
+            submit_failed=bool(row[7]),
+            has_job=bool(row[8]),
+        )
+        for row in rows
     ]
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"{label:<{width}}  {value}")
+
+
+def _matplotlib() -> tuple[Any, Any]:
+    """Import matplotlib's ``Figure`` and the Agg canvas, or say which extra to install."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as err:
+        raise CliError(
+            "plot needs matplotlib: pip install 'managedjob[plot]' (or pip install matplotlib)"
+        ) from err
+    return Figure, FigureCanvasAgg
+
+
+def _new_figure(width: float, height: float) -> Any:
+    figure_class, canvas_class = _matplotlib()
+    figure = figure_class(figsize=(width, height), layout="constrained")
+    canvas_class(figure)
+    return figure
+
+
+def _save(figure: Any, out: Path) -> None:
+    kinds = figure.canvas.get_supported_filetypes()
+    kind = out.suffix.lstrip(".").lower() or "png"
+    if kind not in kinds:
+        raise CliError(
+            f"{out}: cannot write .{kind} images; use one of: {', '.join(sorted(kinds))}"
+        )
+    figure.savefig(out, format=kind, dpi=110)
+
+
+def plot_timeline(record: JobSetRecord, times: Sequence[JobTimes], out: Path) -> None:
+    """Draw one bar per job of a set, from its submission to its final state.
+
+    Retried jobs show each submission on the job's row, earlier ones thinner.
+    The journal keeps no time a job started running, so a bar spans submitted
+    to finished. A job without a final state in the journal reaches to the
+    set's last journaled time, hatched; a failed submission is a cross.
+    """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    origin = record.created_at.timestamp()
+    moments = [
+        moment for item in times for moment in (item.submitted_at, item.finished_at) if moment
+    ]
+    latest = max(moments, default=origin)
+    span = max(latest - origin, 1e-3)
+    unit, scale = ("s", 1.0) if span < 120 else ("min", 60.0) if span < 7200 else ("h", 3600.0)
+    last_attempt = {item.index: item.attempt for item in times}
+    jobs = record.jobs
+    figure = _new_figure(9.0, min(2.0 + 0.28 * jobs, 24.0))
+    axes = figure.add_subplot()
+    used: set[str] = set()
+    for item in times:
+        if item.submitted_at is None:
+            continue
+        start = (item.submitted_at - origin) / scale
+        if item.submit_failed or not item.has_job:
+            kind = "submit" if item.submit_failed else "CANCELLED"
+            colour = _COLOURS["ERROR" if item.submit_failed else "CANCELLED"]
+            axes.plot([start], [item.index], marker="x", markersize=8, color=colour, ls="none")
+            used.add(kind)
+            continue
+        kind = item.status if item.status in _COLOURS else "unfinished"
+        end = item.finished_at if item.finished_at is not None else latest
+        width = max((end - item.submitted_at) / scale, span / scale / 400)
+        latest_try = item.attempt == last_attempt[item.index]
+        axes.barh(
+            item.index,
+            width,
+            left=start,
+            height=0.7 if latest_try else 0.3,
+            color=_COLOURS[kind],
+            alpha=1.0 if latest_try else 0.5,
+            hatch="//" if kind == "unfinished" else None,
+            edgecolor="white" if kind == "unfinished" else _COLOURS[kind],
+            linewidth=0.5,
+        )
+        used.add(kind)
+    axes.set_ylim(jobs - 0.5, -0.5)
+    if jobs <= 40:
+        spans = {item.index: (item.start_index, item.end_index) for item in times}
+        axes.set_yticks(range(jobs))
+        axes.set_yticklabels(
+            [
+                f"job {n} ({spans[n][0]}-{spans[n][1]})" if n in spans else str(n)
+                for n in range(jobs)
+            ]
+        )
+    else:
+        axes.set_ylabel("job")
+    axes.set_xlim(left=0)
+    axes.set_xlabel(f"time since the job set was run ({unit})")
+    axes.grid(axis="x", alpha=0.3)
+    axes.set_title(
+        f"{record.name} ({record.job_set_id[:8]}) on {record.backend_name}: "
+        f"{_plural(jobs, 'job')}, {_plural(record.experiments, 'experiment')}",
+        fontsize=10,
+    )
+    handles: list[Any] = [
+        Patch(facecolor=_COLOURS[kind], label=_LABELS[kind], hatch="//" * (kind == "unfinished"))
+        for kind in _COLOURS
+        if kind in used
+    ]
+    if "submit" in used:
+        handles.append(
+            Line2D([], [], marker="x", color=_COLOURS["ERROR"], ls="none", label="submit failed")
+        )
+    if handles:
+        axes.legend(handles=handles, loc="best", fontsize=8)
+    _save(figure, out)
+
+
+def plot_counts(title: str, counts: dict[str, int], out: Path) -> None:
+    """Draw a histogram of one experiment's counts, outcomes in order.
+
+    With more than :data:`MAX_OUTCOMES` outcomes, the most frequent ones are shown.
+    """
+    total = sum(counts.values())
+    kept = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:MAX_OUTCOMES]
+    kept.sort()
+    figure = _new_figure(max(5.0, min(0.3 * len(kept) + 2.0, 20.0)), 4.5)
+    axes = figure.add_subplot()
+    axes.bar(range(len(kept)), [value for _, value in kept], color="#1565c0")
+    axes.set_xticks(range(len(kept)))
+    long_labels = len(kept) > 8 or any(len(outcome) > 6 for outcome, _ in kept)
+    axes.set_xticklabels(
+        [outcome for outcome, _ in kept], rotation=90 if long_labels else 0, fontsize=8
+    )
+    axes.set_xlabel("outcome")
+    axes.set_ylabel("counts")
+    note = f" ({MAX_OUTCOMES} most frequent of {len(counts)})" if len(counts) > len(kept) else ""
+    axes.set_title(f"{title}: {total} shots{note}", fontsize=10)
+    axes.grid(axis="y", alpha=0.3)
+    _save(figure, out)
+
+
+def _experiment_key(text: str, names: Sequence[str], job_set_id: str) -> str | int:
+    if text in names:
+        return text
+    if text.isdigit() and int(text) < len(names):
+        return int(text)
+    known = ", ".join(repr(name) for name in list(dict.fromkeys(names))[:5] if name)
+    raise CliError(
+        f"job set {job_set_id} has no experiment {text!r} (give a name or an index below "
+        f"{len(names)}" + (f"; its experiments include {known})" if known else ")")
+    )
+
+
+def _cmd_plot(args: argparse.Namespace) -> int:
+    _matplotlib()  # say what to install before anything else
+    out = Path(args.out)
+    with _open_journal(args) as journal:
+        record = resolve_job_set_id(journal, args.id)
+        if args.experiment is None:
+            times = read_job_times(journal.path, record.job_set_id)
+            plot_timeline(record, times, out)
+            print(f"timeline of job set {record.job_set_id}: {out}")
+            return 0
+        with JobManager(journal=journal) as manager:
+            job_set = manager.retrieve_job_set(record.job_set_id)
+            names = _experiment_names(journal, job_set)
+            key = _experiment_key(args.experiment, names, record.job_set_id)
+            try:
+                counts = job_set.results(partial=True).get_counts(key)
+            except JobManagerError as err:
+                print(
+                    f"managedjob: error: experiment {args.experiment!r} has no counts: "
+                    f"{_one_line(err)}",
+                    file=sys.stderr,
+                )
+                return 1
+        index = key if isinstance(key, int) else names.index(key)
+        label = names[index] or f"experiment {index}"
+        plot_counts(f"{label} (experiment {index}) of {record.name}", dict(counts), out)
+        print(f"counts of experiment {index} ({label}): {out}")
+        return 0
+
+
+# --------------------------------------------------------------------- parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -433,10 +1155,19 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run circuit files as one managed set of jobs, and follow job sets.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    journal_help = (
+        f"the journal file (default: ${ENV_VAR}, else journal.sqlite3 in the user data directory)"
+    )
+    parser.add_argument("--journal", metavar="PATH", help=journal_help)
+    # Also accepted after the command; left unset there so that it does not
+    # override a --journal given before the command.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--journal", metavar="PATH", default=argparse.SUPPRESS, help=journal_help)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
         "run",
+        parents=[common],
         help="run circuit files as one job set",
         description="Run the circuits of OpenQASM 2/3 and QPY files as one job set.",
     )
@@ -459,12 +1190,111 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tag", action="append", metavar="T", help="a tag for the job set (repeatable)"
     )
-    run.add_argument("--out", metavar="F", help="where to write the counts (.json or .csv)")
-    run.add_argument(
+    _add_output_options(run)
+    run.set_defaults(func=_cmd_run)
+
+    listing = commands.add_parser(
+        "list",
+        parents=[common],
+        help="list the job sets in the journal, newest first",
+        description="List the job sets in the journal, newest first.",
+    )
+    listing.add_argument("--name", help="only the sets of this name")
+    listing.add_argument(
+        "--tag", action="append", metavar="T", help="only the sets with this tag (repeatable)"
+    )
+    listing.set_defaults(func=_cmd_list)
+
+    id_help = "the job set's id (or the start of it)"
+    backend_lookup = "look the set's unfinished jobs up on this backend"
+
+    status = commands.add_parser(
+        "status",
+        parents=[common],
+        help="how many jobs of a set are in each state",
+        description="Show how many jobs of a job set are in each state, from the journal.",
+    )
+    status.add_argument("id", metavar="ID", help=id_help)
+    status.add_argument("--backend", metavar="SPEC", help=backend_lookup)
+    status.set_defaults(func=_cmd_status)
+
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="the job set's report, as ManagedJobSet.report() writes it",
+        description="Print the job set's report, as ManagedJobSet.report() writes it.",
+    )
+    report.add_argument("id", metavar="ID", help=id_help)
+    report.add_argument("--backend", metavar="SPEC", help=backend_lookup)
+    report.add_argument("--summary", action="store_true", help="the summary only")
+    report.set_defaults(func=_cmd_report)
+
+    results = commands.add_parser(
+        "results",
+        parents=[common],
+        help="write the counts of a job set from the journal",
+        description="Write the counts of every experiment of a job set, from the journal.",
+    )
+    results.add_argument("id", metavar="ID", help=id_help)
+    _add_output_options(results)
+    results.set_defaults(func=_cmd_results)
+
+    retry = commands.add_parser(
+        "retry",
+        parents=[common],
+        help="rerun the failed and lost jobs of a set, and write its counts",
+        description=(
+            "Rerun the jobs of a job set that failed, were cancelled or are lost, wait for "
+            "them, and write the counts of every experiment."
+        ),
+    )
+    retry.add_argument("id", metavar="ID", help=id_help)
+    retry.add_argument(
+        "--backend",
+        metavar="SPEC",
+        help=f"where to rerun: {BACKEND_CHOICES} (default: the backend the set ran on)",
+    )
+    _add_output_options(retry)
+    retry.set_defaults(func=_cmd_retry)
+
+    cancel = commands.add_parser(
+        "cancel",
+        parents=[common],
+        help="cancel the jobs of a set that still run",
+        description="Cancel the jobs of a job set that still run, where they can be reached.",
+    )
+    cancel.add_argument("id", metavar="ID", help=id_help)
+    cancel.add_argument(
+        "--backend",
+        metavar="SPEC",
+        help="where the jobs run (default: the backend the set ran on)",
+    )
+    cancel.set_defaults(func=_cmd_cancel)
+
+    plot = commands.add_parser(
+        "plot",
+        parents=[common],
+        help="draw a timeline of a set's jobs, or an experiment's counts",
+        description=(
+            "Draw a timeline of a job set's jobs (one bar per job, from submission to its "
+            "final state), or with --experiment a histogram of one experiment's counts. "
+            "Needs matplotlib (pip install 'managedjob[plot]')."
+        ),
+    )
+    plot.add_argument("id", metavar="ID", help=id_help)
+    plot.add_argument("--out", metavar="F", required=True, help="the image file (.png, ...)")
+    plot.add_argument(
+        "--experiment", metavar="NAME", help="an experiment's name or index: plot its counts"
+    )
+    plot.set_defaults(func=_cmd_plot)
+    return parser
+
+
+def _add_output_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--out", metavar="F", help="where to write the counts (.json or .csv)")
+    command.add_argument(
         "--format", choices=("json", "csv"), help="output format (default: from --out)"
     )
-    run.set_defaults(func=_cmd_run)
-    return parser
 
 
 def _positive_int(text: str) -> int:
@@ -475,6 +1305,17 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not positive")
     return value
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    print(f"managedjob: warning: {_one_line(message)}", file=file or sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -493,6 +1334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="managedjob: %(levelname)s: %(message)s",
     )
     command: Callable[[argparse.Namespace], int] = args.func
+    shown = warnings.showwarning
+    if not args.debug:
+        warnings.showwarning = _show_warning
     try:
         return command(args)
     except KeyboardInterrupt:
@@ -503,6 +1347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"managedjob: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = shown
 
 
 if __name__ == "__main__":  # pragma: no cover
