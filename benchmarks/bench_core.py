@@ -46,7 +46,7 @@ def main() -> None:
         return ScriptedBackend(clock=clock, simulate=False, result_latency=latency)
 
     rows: list[tuple[str, float, float]] = []
-    with JobManager(clock=clock) as manager:
+    with JobManager(clock=clock, journal=False) as manager:
         # Baseline: submit the same way, then fetch one job after another.
         baseline_set = manager.run(work, backend(), max_experiments_per_job=per_job, shots=16)
         native_jobs = baseline_set.jobs()
@@ -81,8 +81,10 @@ def main() -> None:
     print(f"{'measure':<32}{'baseline s':>12}{'managedjob s':>14}{'speed-up':>10}")
     for label, base, ours in rows:
         print(f"{label:<32}{base:>12.4f}{ours:>14.4f}{base / ours:>9.1f}x")
-    print(f"per lookup by name: {indexed / experiments * 1e6:.1f} us (index) "
-          f"vs {scanning / experiments * 1e6:.1f} us (scan)")
+    print(
+        f"per lookup by name: {indexed / experiments * 1e6:.1f} us (index) "
+        f"vs {scanning / experiments * 1e6:.1f} us (scan)"
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Prints one table: what is measured, the baseline, managedjob, and the ratio
 or the figure the target is stated in. It asserts nothing; the figures of
 the latest run are recorded in ``benchmarks/README.md``.
 
-Run ``python benchmarks/run.py`` (about two minutes on two cores) or
+Run ``python benchmarks/run.py`` (a few minutes on two cores) or
 ``python benchmarks/run.py --quick`` (a smaller case of each, a few seconds).
 """
 
@@ -77,9 +77,18 @@ def latency_bound(quick: bool) -> list[Row]:
     floor = 0.05 + 0.2 + 0.05
     label = f"remote-like, {len(work)} circuits / {jobs} jobs"
     return [
-        (f"{label}: vs serial", f"{serial:.2f} s", f"{ours:.2f} s", f"{serial / ours:.1f}x faster"),
-        (f"{label}: vs floor {floor:.2f} s", f"{floor:.2f} s", f"{ours:.2f} s",
-         f"{ours / floor:.2f}x floor"),
+        (
+            f"{label}: vs serial",
+            f"{serial:.2f} s",
+            f"{ours:.2f} s",
+            f"{serial / ours:.1f}x faster",
+        ),
+        (
+            f"{label}: vs floor {floor:.2f} s",
+            f"{floor:.2f} s",
+            f"{ours:.2f} s",
+            f"{ours / floor:.2f}x floor",
+        ),
     ]
 
 
@@ -92,12 +101,22 @@ def bookkeeping(quick: bool) -> list[Row]:
     with manager(clock=SystemClock()) as jm:
         gc.collect()
         cpu = time.process_time()
-        job_set = jm.run(work, ScriptedBackend(simulate=False, clock=SystemClock()),
-                         max_experiments_per_job=100, shots=4)
+        job_set = jm.run(
+            work,
+            ScriptedBackend(simulate=False, clock=SystemClock()),
+            max_experiments_per_job=100,
+            shots=4,
+        )
         job_set.jobs()  # every submission done
         planning = time.process_time() - cpu
-        rows.append((f"plan + submit {experiments} exp / {jobs} jobs (CPU)", "-",
-                     f"{planning:.2f} s", "target < 2 s"))
+        rows.append(
+            (
+                f"plan + submit {experiments} exp / {jobs} jobs (CPU)",
+                "-",
+                f"{planning:.2f} s",
+                "target < 2 s",
+            )
+        )
 
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
@@ -109,8 +128,14 @@ def bookkeeping(quick: bool) -> list[Row]:
         peak = tracemalloc.get_traced_memory()[1] - base
         tracemalloc.stop()
         assert len(combined.results) == experiments
-        rows.append(("combine_results() peak memory", f"{results_size / 1e6:.1f} MB results",
-                     f"{peak / 1e6:.2f} MB", f"{peak / results_size:.3f}x results"))
+        rows.append(
+            (
+                "combine_results() peak memory",
+                f"{results_size / 1e6:.1f} MB results",
+                f"{peak / 1e6:.2f} MB",
+                f"{peak / results_size:.3f}x results",
+            )
+        )
 
         names = [circuit.name for circuit in work]
         results.get_counts(0)  # build the index
@@ -148,8 +173,14 @@ def aer_overhead(quick: bool) -> list[Row]:
 
     base = best_of(direct)
     ours = best_of(managed)
-    return [(f"AerSimulator, {count} circuits (defaults, journal on)", f"{base:.2f} s",
-             f"{ours:.2f} s", f"{ours / base:.2f}x (target <= 1.10)")]
+    return [
+        (
+            f"AerSimulator, {count} circuits (defaults, journal on)",
+            f"{base:.2f} s",
+            f"{ours:.2f} s",
+            f"{ours / base:.2f}x (target <= 1.10)",
+        )
+    ]
 
 
 def polling(quick: bool) -> list[Row]:
@@ -164,8 +195,71 @@ def polling(quick: bool) -> list[Row]:
         waited = time.perf_counter() - start
     calls = sum(job._status_calls for job in backend.submitted)
     per_job_second = calls / jobs / waited
-    return [(f"status calls, {jobs} jobs of {run_time:.0f} s", "-",
-             f"{calls / jobs:.1f} per job", f"{per_job_second:.2f} per job per s")]
+    return [
+        (
+            f"status calls, {jobs} jobs of {run_time:.0f} s",
+            "-",
+            f"{calls / jobs:.1f} per job",
+            f"{per_job_second:.2f} per job per s",
+        )
+    ]
+
+
+def dask_scaling(quick: bool) -> list[Row]:
+    """A simulation sweep on a Dask LocalCluster: 1 vs 2 worker processes."""
+    try:
+        import distributed
+        from qiskit_aer import AerSimulator
+    except ImportError:
+        return [("Dask scaling", "-", "-", "distributed or qiskit-aer not installed")]
+    from qiskit.circuit.random import random_circuit
+
+    count, width = (16, 12) if quick else (64, 16)
+    work = [random_circuit(width, 6, measure=True, seed=i) for i in range(count)]
+    tiny = circuits(200 if quick else 1000)
+    backend = AerSimulator(max_parallel_threads=1)
+
+    def sweep(executor: Any, jobs: list[QuantumCircuit], per_job: int) -> float:
+        with JobManager(executor=executor, journal=False) as jm:
+            start = time.perf_counter()
+            jm.run(
+                jobs, backend, max_experiments_per_job=per_job, shots=100, seed_simulator=1
+            ).results()
+            return time.perf_counter() - start
+
+    rows: list[Row] = []
+    times: dict[int, float] = {}
+    overhead: dict[str, float] = {}
+    for workers in (1, 2):
+        with (
+            distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            executor = client.get_executor()
+            sweep(executor, work[:2], 1)  # warm the workers up
+            times[workers] = sweep(executor, work, 2)
+            if workers == 1:
+                overhead["dask"] = sweep(executor, tiny, 1) / len(tiny)
+    overhead["threads"] = sweep(None, tiny, 1) / len(tiny)
+    rows.append(
+        (
+            f"Dask, {count} circuits of {width} qubits: 1 vs 2 workers",
+            f"{times[1]:.2f} s",
+            f"{times[2]:.2f} s",
+            f"{times[1] / times[2]:.2f}x speed-up",
+        )
+    )
+    rows.append(
+        (
+            "Dask overhead per tiny job (vs threads)",
+            f"{overhead['threads'] * 1e3:.1f} ms",
+            f"{overhead['dask'] * 1e3:.1f} ms",
+            f"+{(overhead['dask'] - overhead['threads']) * 1e3:.1f} ms per job",
+        )
+    )
+    return rows
 
 
 def best_of(fn: Callable[[], None], repeat: int = 3) -> float:
@@ -183,10 +277,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smaller case of each")
     args = parser.parse_args()
     rows: list[Row] = []
-    for section in (latency_bound, bookkeeping, aer_overhead, polling):
+    for section in (latency_bound, bookkeeping, aer_overhead, polling, dask_scaling):
         rows.extend(section(args.quick))
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}{' (quick)' if args.quick else ''}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}{' (quick)' if args.quick else ''}"
+    )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     header = ("measure", "baseline", "managedjob", "ratio")
     widths = [max(w, len(h)) for w, h in zip(widths, header, strict=True)]

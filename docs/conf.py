@@ -8,9 +8,17 @@ Build it (warnings are errors, as in CI) from the repository root with::
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
+
+# The examples run real job sets: journal them in a temporary file, never in
+# the reader's data directory.
+os.environ.setdefault(
+    "MANAGEDJOB_JOURNAL", str(Path(tempfile.mkdtemp(prefix="managedjob-docs-")) / "journal.db")
+)
 
 # Document the checkout this file belongs to, installed or not.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))

@@ -390,3 +390,10 @@ def test_circuits_without_qpy_form_still_run(
         Journal(path).circuits(job_set.job_set_id())
     with JobManager(journal=path, clock=clock) as other:  # the results are there
         assert other.retrieve_job_set(job_set.job_set_id()).results().get_counts(0) == {"0": 2}
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_read_only_file_system() -> None:
+    # No one, root included, can create a file in /proc: a read-only place
+    # that holds also where permissions do not bind (as for root in CI).
+    _refused_then_run_without(Path("/proc/self/managedjob-journal.sqlite3"))

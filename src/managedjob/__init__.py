@@ -14,12 +14,20 @@ Public names:
 * :class:`ManagedResults`: the results of a set, read as one.
 * :class:`QasmQobj`: the legacy-shaped Qobj view of a job.
 * :class:`RetryPolicy`, :class:`PollPolicy`, :class:`Clock`: settings.
+* :class:`Journal`: the durable record of job sets (see ``default_journal_path``).
 * :mod:`managedjob.exceptions`, :mod:`managedjob.targets`,
   :mod:`managedjob.testing`.
 """
 
 from managedjob import exceptions
 from managedjob._job_set import ManagedJobSet
+from managedjob._journal import (
+    JobSetRecord,
+    Journal,
+    JournaledJob,
+    JournalWarning,
+    default_journal_path,
+)
 from managedjob._managed_backend import ManagedBackend, ManagedBackendJob
 from managedjob._managed_job import CompletedJob, ManagedJob
 from managedjob._manager import IBMQJobManager, JobManager
@@ -42,6 +50,7 @@ from managedjob.exceptions import (
     JobManagerTimeoutError,
     JobNotFoundError,
     JobTimeoutError,
+    JournalError,
     ResultDataNotAvailableError,
     SubmitError,
     UnknownJobSetError,
@@ -68,7 +77,12 @@ __all__ = [
     "JobManagerInvalidStateError",
     "JobManagerTimeoutError",
     "JobNotFoundError",
+    "JobSetRecord",
     "JobTimeoutError",
+    "Journal",
+    "JournalError",
+    "JournalWarning",
+    "JournaledJob",
     "ManagedBackend",
     "ManagedBackendJob",
     "ManagedJob",
@@ -83,5 +97,6 @@ __all__ = [
     "UnknownJobSetError",
     "UnsupportedRunOptionError",
     "__version__",
+    "default_journal_path",
     "exceptions",
 ]

@@ -118,7 +118,7 @@ from qiskit.result import Result
 
 from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, _describe_failure
 from managedjob._wait import FINAL_STATES, SystemClock, job_future
-from managedjob.exceptions import JobManagerError, SubmitError, UnknownJobSetError
+from managedjob.exceptions import JournalError, SubmitError, UnknownJobSetError
 from managedjob.targets import Target, resolve_job_finder, resolve_target
 
 if TYPE_CHECKING:
@@ -158,21 +158,6 @@ _HINT = (
     f"{ENV_VAR}) to use another file, or journal_required=False to run on "
     "without one when it fails."
 )
-
-
-class JournalError(JobManagerError):
-    """The journal cannot be created, read or written.
-
-    The message names the file and says what to do. A file that is not a
-    journal is never written to.
-
-    Attributes:
-        path: The journal file.
-    """
-
-    def __init__(self, message: str, path: str | os.PathLike[str]) -> None:
-        super().__init__(message)
-        self.path = Path(path)
 
 
 class JournalWarning(UserWarning):

@@ -8,7 +8,7 @@ import os
 import threading
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -273,6 +273,11 @@ class ManagedJob:
         target.check_run_config(run_config)
         self._circuits = circuit_list
         self._origin_pid = os.getpid()
+        if not isinstance(executor, ThreadPoolExecutor) and self._observer is not None:
+            # An executor that may run the submission on a copy (processes, Dask)
+            # takes no observer along: do the observer's pre-submission work
+            # (the journal record) here, before handing the job over.
+            self._observer.before_submit(self)
         self._run_config = dict(run_config)
         self.job_name = job_name
         try:

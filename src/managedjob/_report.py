@@ -46,6 +46,10 @@ def format_job_details(
         if job is None:
             state = status.value if status is not None else "Unknown"
             report.append(f"    status: {state}")
+            reason = mjob.error_message() if status is None else None
+            if reason:
+                report.append("    error_message:")
+                report.extend(_indented(reason, 6))
             continue
         report.append(f"    job ID: {job.job_id()}")
         name = getattr(job, "name", None)

@@ -125,7 +125,12 @@ def wait_for_final_state(
         if deadline is not None:
             left = deadline - clock.monotonic()
             if left <= 0:
-                return False
+                # Time may have moved on (another thread, a shared clock) since
+                # the status was read: ask once more before giving up.
+                try:
+                    return job.status() in FINAL_STATES
+                except Exception:
+                    return False
             clock.sleep(min(interval, left))
         else:
             clock.sleep(interval)

@@ -40,32 +40,14 @@ from managedjob._journal import (
     SCHEMA_VERSION,
     JobSetRecord,
     Journal,
-    JournalError,
     default_journal_path,
 )
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import JobManager
 from managedjob._results import ManagedResults
-from managedjob.exceptions import JobManagerError, UnknownJobSetError
+from managedjob.exceptions import JobManagerError, JournalError, UnknownJobSetError
 
-__all__ = [
-    "STATES",
-    "CliError",
-    "JobTimes",
-    "backend_spec_for",
-    "build_parser",
-    "job_state",
-    "journal_path",
-    "load_circuits",
-    "main",
-    "make_backend",
-    "plot_counts",
-    "plot_timeline",
-    "prepare",
-    "read_job_times",
-    "resolve_job_set_id",
-    "write_results",
-]
+__all__ = ["main"]
 
 logger = logging.getLogger(__name__)
 
@@ -364,7 +346,10 @@ def _format_for(out: str | None, fmt: str | None) -> str:
 
 
 def _one_line(err: BaseException | Warning | str) -> str:
-    text = " ".join(str(err).split()).strip("'\"")
+    # Qiskit's errors show their message as a repr; their ``message`` is the text.
+    message = getattr(err, "message", None)
+    text = message if isinstance(message, str) else str(err)
+    text = " ".join(text.split()).strip("'\"")
     return text or type(err).__name__
 
 
@@ -777,7 +762,7 @@ MAX_JOB_LINES = 20
 def _why(mjob: ManagedJob, state: str) -> str:
     if state in ("done", "running", "queued", "unfinished"):
         return ""
-    message = mjob.error_message()
+    message = str(mjob.submit_error) if state == "submit failed" else mjob.error_message()
     return f": {_one_line(message)}" if message else ""
 
 
@@ -879,12 +864,14 @@ _COLOURS = {
     "ERROR": "#c62828",
     "CANCELLED": "#757575",
     "unfinished": "#f9a825",
+    "lost": "#8d6e63",
 }
 _LABELS = {
     "DONE": "done",
     "ERROR": "failed",
     "CANCELLED": "cancelled",
     "unfinished": "no final state in the journal",
+    "lost": "no final state, retried",
 }
 #: Most outcomes a counts histogram shows (the most frequent ones).
 MAX_OUTCOMES = 64
@@ -1013,8 +1000,18 @@ def plot_timeline(record: JobSetRecord, times: Sequence[JobTimes], out: Path) ->
     ]
     latest = max(moments, default=origin)
     span = max(latest - origin, 1e-3)
-    unit, scale = ("s", 1.0) if span < 120 else ("min", 60.0) if span < 7200 else ("h", 3600.0)
+    units = (("ms", 1e-3, 1.0), ("s", 1.0, 120.0), ("min", 60.0, 7200.0), ("h", 3600.0, None))
+    unit, scale = next(
+        (name, size) for name, size, below in units if below is None or span < below
+    )
     last_attempt = {item.index: item.attempt for item in times}
+    # A submission without a final state that was retried ended, for the plot,
+    # when the next submission of the same job was made.
+    retried_at = {
+        (before.index, before.attempt): after.submitted_at
+        for before, after in zip(times, times[1:])
+        if before.index == after.index
+    }
     jobs = record.jobs
     figure = _new_figure(9.0, min(2.0 + 0.28 * jobs, 24.0))
     axes = figure.add_subplot()
@@ -1029,10 +1026,15 @@ def plot_timeline(record: JobSetRecord, times: Sequence[JobTimes], out: Path) ->
             axes.plot([start], [item.index], marker="x", markersize=8, color=colour, ls="none")
             used.add(kind)
             continue
-        kind = item.status if item.status in _COLOURS else "unfinished"
-        end = item.finished_at if item.finished_at is not None else latest
-        width = max((end - item.submitted_at) / scale, span / scale / 400)
         latest_try = item.attempt == last_attempt[item.index]
+        end = item.finished_at
+        if item.status in _COLOURS and end is not None:
+            kind = str(item.status)
+        elif latest_try:
+            kind, end = "unfinished", latest
+        else:
+            kind, end = "lost", retried_at.get((item.index, item.attempt)) or latest
+        width = max((end - item.submitted_at) / scale, span / scale / 400)
         axes.barh(
             item.index,
             width,

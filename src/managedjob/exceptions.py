@@ -14,6 +14,7 @@ keeps catching these. The tree::
     ├── UnknownJobSetError
     ├── JobTimeoutError (also qiskit.providers.exceptions.JobTimeoutError)
     ├── JobLimitError
+    ├── JournalError
     └── SubmitError
 
 The names used by the legacy ``qiskit.providers.ibmq.managed`` package are
@@ -22,6 +23,9 @@ aliases of these classes, so ``except IBMQJobManagerJobNotFound`` and
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 from qiskit.exceptions import QiskitError
 from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
@@ -41,6 +45,7 @@ __all__ = [
     "JobManagerTimeoutError",
     "JobNotFoundError",
     "JobTimeoutError",
+    "JournalError",
     "ResultDataNotAvailableError",
     "SubmitError",
     "UnknownJobSetError",
@@ -115,6 +120,21 @@ class JobLimitError(JobManagerError):
     Target adapters raise it (or a subclass) so that a managed job waits for
     a pending job to finish and submits again, instead of failing.
     """
+
+
+class JournalError(JobManagerError):
+    """The journal cannot be created, read or written.
+
+    The message names the file and says what to do. A file that is not a
+    journal is never written to.
+
+    Attributes:
+        path: The journal file.
+    """
+
+    def __init__(self, message: str, path: str | os.PathLike[str]) -> None:
+        super().__init__(message)
+        self.path = Path(path)
 
 
 class SubmitError(JobManagerError):
