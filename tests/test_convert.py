@@ -20,6 +20,7 @@ from qiskit.primitives import (
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.result import Result
 
+from helpers import ghz, two_registers
 from managedjob._convert import add_loose_clbit_registers, primitive_result_to_result
 from managedjob.exceptions import ResultDataNotAvailableError
 
@@ -27,27 +28,6 @@ SHOTS = 256
 
 
 # --- circuits -----------------------------------------------------------------
-
-
-def two_registers() -> QuantumCircuit:
-    """X on q0 and q2, measured into registers of sizes 2 and 1."""
-    qc = QuantumCircuit(
-        QuantumRegister(3, "q"), ClassicalRegister(2, "a"), ClassicalRegister(1, "c")
-    )
-    qc.name = "two_registers"
-    qc.x(0)
-    qc.x(2)
-    qc.measure([0, 1, 2], [0, 1, 2])
-    return qc
-
-
-def ghz() -> QuantumCircuit:
-    qc = QuantumCircuit(3, 3, name="ghz")
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.cx(1, 2)
-    qc.measure(range(3), range(3))
-    return qc
 
 
 def crossed_registers() -> QuantumCircuit:

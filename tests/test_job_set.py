@@ -167,7 +167,7 @@ def test_results_wait_concurrently_and_time_out_promptly(
     job_set = manager.run(circuits(4), backend, max_experiments_per_job=1)
     # One fake clock for all threads: the jobs still waiting when the first one times
     # out are named with it; the slow one always is.
-    with pytest.raises(IBMQJobManagerTimeoutError, match="experiments .*2-2"):
+    with pytest.raises(IBMQJobManagerTimeoutError, match=r"experiments .*2-2"):
         job_set.results(timeout=30)
     assert clock.monotonic() < 1000.0
     # Time passes; the same set now completes.

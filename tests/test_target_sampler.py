@@ -25,6 +25,7 @@ from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
 from qiskit.result import Result
 
+from helpers import ghz, two_registers
 from managedjob._wait import job_future, wait_for_final_state
 from managedjob.exceptions import InvalidInputError, JobTimeoutError, UnsupportedRunOptionError
 from managedjob.targets import Target, TargetLimits
@@ -34,26 +35,6 @@ SHOTS = 200
 
 
 # --- circuits and samplers ------------------------------------------------------
-
-
-def two_registers() -> QuantumCircuit:
-    qc = QuantumCircuit(
-        QuantumRegister(3, "q"), ClassicalRegister(2, "a"), ClassicalRegister(1, "c")
-    )
-    qc.name = "two_registers"
-    qc.x(0)
-    qc.x(2)
-    qc.measure([0, 1, 2], [0, 1, 2])
-    return qc
-
-
-def ghz() -> QuantumCircuit:
-    qc = QuantumCircuit(3, 3, name="ghz")
-    qc.h(0)
-    qc.cx(0, 1)
-    qc.cx(1, 2)
-    qc.measure(range(3), range(3))
-    return qc
 
 
 def loose_clbits() -> QuantumCircuit:

@@ -1127,21 +1127,29 @@ class ManagedJobSet:
         for number, mjob in enumerate(self._managed_jobs):
             new_name = JOB_NAME_FORMAT.format(name, number)
             mjob.job_name = new_name
-            update = getattr(mjob.job, "update_name", None)
-            if callable(update):
-                try:
-                    update(new_name)
-                except Exception as err:
-                    logger.warning(
-                        "Unable to rename job %s of job set %s: %s",
-                        mjob.job.job_id() if mjob.job else None,
-                        self._id,
-                        err,
-                    )
+            self._push_to_job(mjob, "update_name", "rename", new_name)
         self._name = name
         if self._recorder is not None:
             self._recorder.update(name=name)
         return self._name
+
+    def _push_to_job(
+        self, mjob: ManagedJob, method: str, what: str, *args: Any, **kwargs: Any
+    ) -> None:
+        """Call ``method`` on the job if its target keeps such things; log a failure."""
+        update = getattr(mjob.job, method, None)
+        if not callable(update):
+            return
+        try:
+            update(*args, **kwargs)
+        except Exception as err:
+            logger.warning(
+                "Unable to %s job %s of job set %s: %s",
+                what,
+                mjob.job.job_id() if mjob.job is not None else None,
+                self._id,
+                err,
+            )
 
     def job_set_id(self) -> str:
         """Return the id of the set, for :meth:`JobManager.retrieve_job_set`."""
@@ -1198,17 +1206,9 @@ class ManagedJobSet:
         if self._managed_jobs:
             self._wait_for_submissions()
         for mjob in self._managed_jobs:
-            update = getattr(mjob.job, "update_tags", None)
-            if callable(update):
-                try:
-                    update(replacement_tags=[*tags, self._id_long])
-                except Exception as err:
-                    logger.warning(
-                        "Unable to update the tags of job %s of job set %s: %s",
-                        mjob.job.job_id() if mjob.job else None,
-                        self._id,
-                        err,
-                    )
+            self._push_to_job(
+                mjob, "update_tags", "update the tags of", replacement_tags=[*tags, self._id_long]
+            )
         self._tags = tags
         if self._recorder is not None:
             self._recorder.update(tags=tags)

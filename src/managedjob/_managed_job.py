@@ -343,11 +343,7 @@ class ManagedJob:
             self.job = value
         elif isinstance(value, Exception) and self.job is None and self.submit_error is None:
             # The submission ran on a copy (another process): warn here too.
-            self.submit_error = value
-            _warn(
-                f"Unable to submit job {self.job_name} for experiments "
-                f"{self.start_index}-{self.end_index}: {value}"
-            )
+            self._submission_failed(self.job_name, value)
 
     def _async_submit(
         self,
@@ -374,12 +370,7 @@ class ManagedJob:
             try:
                 observer.before_submit(self)
             except Exception as err:
-                self.submit_error = err
-                _warn(
-                    f"Unable to submit job {job_name} for experiments "
-                    f"{self.start_index}-{self.end_index}: {err}"
-                )
-                return err
+                return self._submission_failed(job_name, err)
         logger.debug("Job %s waiting for the submit lock.", job_name)
         submit_lock.acquire()
         try:
@@ -391,12 +382,7 @@ class ManagedJob:
             self._cancelled_before_submit = True
             return None
         except Exception as err:
-            self.submit_error = err
-            _warn(
-                f"Unable to submit job {job_name} for experiments "
-                f"{self.start_index}-{self.end_index}: {err}"
-            )
-            return err
+            return self._submission_failed(job_name, err)
         finally:
             submit_lock.release()
             logger.debug("Job %s released the submit lock.", job_name)
@@ -405,6 +391,15 @@ class ManagedJob:
             # survives the trip back, so finish it here and send its result.
             return CompletedJob.finish(self.job)
         return self.job
+
+    def _submission_failed(self, job_name: str | None, error: Exception) -> Exception:
+        """Keep ``error`` as the submit error and warn, as the legacy manager did."""
+        self.submit_error = error
+        _warn(
+            f"Unable to submit job {job_name} for experiments "
+            f"{self.start_index}-{self.end_index}: {error}"
+        )
+        return error
 
     def _submit_with_retries(
         self,

@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -760,7 +761,7 @@ MAX_JOB_LINES = 20
 
 
 def _why(mjob: ManagedJob, state: str) -> str:
-    if state in ("done", "running", "queued", "unfinished"):
+    if state in ("done", "cancelled", "running", "queued", "unfinished"):
         return ""
     message = str(mjob.submit_error) if state == "submit failed" else mjob.error_message()
     return f": {_one_line(message)}" if message else ""
@@ -1009,7 +1010,7 @@ def plot_timeline(record: JobSetRecord, times: Sequence[JobTimes], out: Path) ->
     # when the next submission of the same job was made.
     retried_at = {
         (before.index, before.attempt): after.submitted_at
-        for before, after in zip(times, times[1:])
+        for before, after in pairwise(times)
         if before.index == after.index
     }
     jobs = record.jobs
