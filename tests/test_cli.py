@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,17 +17,34 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-def managedjob(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def _env(journal: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONWARNINGS": "ignore", "MANAGEDJOB_JOURNAL": str(journal)}
+
+
+def managedjob(
+    *args: str, cwd: Path, journal: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run the command as a user would; the journal is ``journal.sqlite3`` in ``cwd``."""
     return subprocess.run(
         [sys.executable, "-m", "managedjob", *args],
         cwd=cwd,
-        env=env,
+        env=_env(journal or cwd / "journal.sqlite3"),
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
     )
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int = 2) -> None:
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def assert_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
 
 
 def test_run_qasm2_and_qasm3_to_json(tmp_path: Path) -> None:
@@ -51,6 +69,7 @@ def test_run_qasm2_and_qasm3_to_json(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert f"results      {out}" in proc.stdout
+    assert f"journal      {tmp_path / 'journal.sqlite3'}" in proc.stdout
     assert "jobs         1 (1 done, 0 failed, 0 cancelled)" in proc.stdout
     document = json.loads(out.read_text())
     assert document["name"] == "demo" and document["success"] is True
@@ -187,7 +206,7 @@ def _start_slow_run(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
             "1",
         ],
         cwd=tmp_path,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env=_env(tmp_path / "journal.sqlite3"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -207,6 +226,27 @@ def test_ctrl_c_leaves_jobs_running_and_says_so(tmp_path: Path) -> None:
     assert f"job set {job_set_id} was submitted" in err
     assert "cancelled" not in err.split("press Ctrl-C again")[-1]
 
+    # The set is in the journal; its jobs died with the process (a local
+    # simulator's jobs live in the process that ran them).
+    status = managedjob("status", job_set_id, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "jobs         2: 2 unfinished" in status.stdout
+    assert "job 1 (experiments 1-1): unfinished" in status.stdout
+    cancel = managedjob("cancel", job_set_id, cwd=tmp_path)
+    assert cancel.returncode == 1, cancel.stderr
+    assert "cancelled 0 jobs" in cancel.stdout
+    assert "2 jobs could not be reached: scripted_backend does not know them" in cancel.stdout
+
+    # retry looks the jobs up on the backend the set ran on, finds them lost, reruns them.
+    retry = managedjob("retry", job_set_id, "--out", "retried.json", cwd=tmp_path)
+    assert retry.returncode == 0, retry.stderr
+    assert f"retrying 2 jobs of job set {job_set_id} on scripted:0" in retry.stderr
+    assert "jobs         2 (2 done, 0 failed, 0 cancelled)" in retry.stdout
+    document = json.loads((tmp_path / "retried.json").read_text())
+    assert document["job_set_id"] == job_set_id and document["success"] is True
+    assert [row["name"] for row in document["experiments"]] == ["ghz", "ghz"]
+    assert all(set(row["counts"]) <= {"00000", "11111"} for row in document["experiments"])
+
 
 def test_second_ctrl_c_cancels_submitted_jobs(tmp_path: Path) -> None:
     proc, job_set_id = _start_slow_run(tmp_path)
@@ -220,3 +260,192 @@ def test_second_ctrl_c_cancels_submitted_jobs(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130
     assert f"cancelled 2 jobs of job set {job_set_id}" in err
+    status = managedjob("status", job_set_id, cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "jobs         2: 2 cancelled" in status.stdout
+
+
+# --------------------------------------------------------------------- journal commands
+
+
+@dataclass(frozen=True)
+class Journaled:
+    """Two sets run into one journal: ``first``, then ``demo`` (one job fails to submit)."""
+
+    root: Path
+    journal: Path
+    first_id: str
+    demo_id: str
+    demo_counts: dict[str, dict[str, int]]
+
+
+def _submitted_id(proc: subprocess.CompletedProcess[str]) -> str:
+    line = next(line for line in proc.stderr.splitlines() if line.startswith("submitting"))
+    return line.split()[3].rstrip(":")
+
+
+@pytest.fixture(scope="module")
+def journaled(tmp_path_factory: pytest.TempPathFactory) -> Journaled:
+    root = tmp_path_factory.mktemp("journaled")
+    journal = root / "journal.sqlite3"
+    first = managedjob(
+        "run", str(EXAMPLES / "bell.qasm3"), "--backend", "basic", "--name", "first", cwd=root
+    )
+    assert first.returncode == 0, first.stderr
+    wide = root / "wide.qasm"
+    wide.write_text(
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[40];\ncreg c[40];\nmeasure q -> c;\n'
+    )
+    demo = managedjob(
+        "run",
+        str(EXAMPLES / "ghz.qasm"),
+        str(EXAMPLES / "bell.qasm3"),
+        str(wide),
+        "--backend",
+        "basic",
+        "--shots",
+        "100",
+        "--max-experiments-per-job",
+        "1",
+        "--name",
+        "demo",
+        "--tag",
+        "cli",
+        "--out",
+        "demo.json",
+        cwd=root,
+    )
+    assert demo.returncode == 1, demo.stderr
+    assert f"journal      {journal}" in demo.stdout
+    document = json.loads((root / "demo.json").read_text())
+    counts = {row["name"]: row["counts"] for row in document["experiments"] if row["success"]}
+    return Journaled(root, journal, _submitted_id(first), _submitted_id(demo), counts)
+
+
+def test_list_shows_the_journaled_sets_newest_first(journaled: Journaled) -> None:
+    proc = managedjob("list", cwd=journaled.root)
+    assert proc.returncode == 0, proc.stderr
+    header, *rows = proc.stdout.splitlines()
+    assert header.split() == ["ID", "NAME", "CREATED", "BACKEND", "JOBS", "STATE"]
+    assert [row.split()[:2] for row in rows] == [
+        [journaled.demo_id, "demo"],
+        [journaled.first_id, "first"],
+    ]
+    demo = rows[0].split()
+    assert demo[4:] == ["basic_simulator", "3", "2", "done,", "1", "submit", "failed"]
+    assert rows[1].split()[4:] == ["basic_simulator", "1", "1", "done"]
+
+    # --journal (here after the command) wins over MANAGEDJOB_JOURNAL.
+    tagged = managedjob(
+        "list",
+        "--tag",
+        "cli",
+        "--journal",
+        str(journaled.journal),
+        cwd=journaled.root,
+        journal=journaled.root / "elsewhere.sqlite3",
+    )
+    assert tagged.returncode == 0, tagged.stderr
+    assert [row.split()[0] for row in tagged.stdout.splitlines()[1:]] == [journaled.demo_id]
+    assert not (journaled.root / "elsewhere.sqlite3").exists()
+
+
+def test_status_counts_the_states_from_the_journal(journaled: Journaled) -> None:
+    proc = managedjob("status", journaled.demo_id[:8], cwd=journaled.root)
+    assert proc.returncode == 0, proc.stderr
+    assert f"job set      demo ({journaled.demo_id})" in proc.stdout
+    assert "tags         cli" in proc.stdout
+    assert "experiments  3" in proc.stdout
+    assert "jobs         3: 2 done, 1 submit failed" in proc.stdout
+    failed = next(line for line in proc.stdout.splitlines() if line.startswith("job 2 "))
+    assert failed.startswith("job 2 (experiments 2-2): submit failed: ")
+    assert "Number of qubits 40 is greater than maximum" in failed
+
+
+def test_report_is_the_legacy_report(journaled: Journaled) -> None:
+    proc = managedjob("report", journaled.demo_id, cwd=journaled.root)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[:3] == [
+        "Job set name: demo",
+        f"          ID: {journaled.demo_id}",
+        "        tags: ['cli']",
+    ]
+    assert "  Successful jobs: 2" in lines and "      Failed jobs: 0" in lines
+    assert "    name: demo_1_" in lines
+    assert any(line.startswith("    status: job submit failed: ") for line in lines)
+
+
+def test_results_are_served_from_the_journal(journaled: Journaled, tmp_path: Path) -> None:
+    out = tmp_path / "again.csv"
+    proc = managedjob("results", journaled.demo_id, "--out", str(out), cwd=journaled.root)
+    assert proc.returncode == 1, proc.stderr  # the wide circuit has no result
+    assert "jobs         3 (2 done, 1 failed, 0 cancelled)" in proc.stdout
+    assert f"results      {out}" in proc.stdout
+    with out.open() as handle:
+        rows = list(csv.DictReader(handle))
+    read: dict[str, dict[str, int]] = {}
+    for row in rows:
+        if row["success"] == "true":
+            read.setdefault(row["name"], {})[row["outcome"]] = int(row["count"])
+    assert read == journaled.demo_counts  # the counts the run wrote, read back
+    assert [(r["index"], r["name"], r["success"]) for r in rows if r["success"] == "false"] == [
+        ("2", "wide", "false")
+    ]
+
+
+def test_plot_timeline_and_counts(journaled: Journaled, tmp_path: Path) -> None:
+    timeline = tmp_path / "timeline.png"
+    proc = managedjob("plot", journaled.demo_id, "--out", str(timeline), cwd=journaled.root)
+    assert proc.returncode == 0, proc.stderr
+    assert_png(timeline)
+
+    histogram = tmp_path / "ghz.png"
+    proc = managedjob(
+        "plot",
+        journaled.demo_id,
+        "--experiment",
+        "ghz",
+        "--out",
+        str(histogram),
+        cwd=journaled.root,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "counts of experiment 0 (ghz)" in proc.stdout
+    assert_png(histogram)
+
+
+def test_plot_without_matplotlib_names_the_extra(journaled: Journaled) -> None:
+    # A Python where importing matplotlib fails, as where it is not installed.
+    script = (
+        "import sys; sys.modules['matplotlib'] = None; "
+        "from managedjob.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "plot", journaled.demo_id, "--out", "never.png"],
+        cwd=journaled.root,
+        env=_env(journaled.journal),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert_one_line_error(proc)
+    assert "plot needs matplotlib: pip install 'managedjob[plot]'" in proc.stderr
+    assert not (journaled.root / "never.png").exists()
+
+
+def test_unknown_job_set_is_one_line_exit_2(journaled: Journaled) -> None:
+    proc = managedjob("status", "nope", cwd=journaled.root)
+    assert_one_line_error(proc)
+    assert f"nope is not a known job set: it is not in the journal {journaled.journal}" in (
+        proc.stderr
+    )
+
+
+def test_a_missing_journal_is_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.sqlite3"
+    proc = managedjob("--journal", str(missing), "results", "abc", cwd=tmp_path)
+    assert_one_line_error(proc)
+    assert f"there is no journal at {missing}" in proc.stderr
+    assert not missing.exists()

@@ -62,7 +62,7 @@ def test_process_pool_submit_failure_comes_back() -> None:
         job_set = jm.run(
             [basis_circuit(1), too_wide], BasicSimulator(), max_experiments_per_job=1, shots=3
         )
-        with pytest.warns(UserWarning, match="experiments 1-1: 'Number of qubits 40"):
+        with pytest.warns(UserWarning, match="experiments 1-1: Number of qubits 40"):
             results = job_set.results()
         assert results.get_counts(0) == {expected_key(1): 3}
         assert job_set.managed_jobs()[1].submit_error is not None

@@ -369,7 +369,7 @@ def test_retry_failed_reruns_only_what_failed(journal_path: Path, clock: FakeClo
 
 def test_retry_leaves_running_and_done_jobs_alone(clock: FakeClock) -> None:
     backend = ScriptedBackend(clock=clock, run_time=lambda index: 0.0 if index == 0 else 9.0)
-    with JobManager(clock=clock) as manager:
+    with JobManager(clock=clock, max_parallel_submits=1) as manager:
         job_set = manager.run(circuits(3), backend, max_experiments_per_job=1)
         job_set.jobs()
         clock.advance(5.0)

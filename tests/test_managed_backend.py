@@ -53,7 +53,9 @@ def test_target_and_options_show_through() -> None:
 def test_failed_job_is_a_job_error() -> None:
     clock = FakeClock()
     scripted = ScriptedBackend(clock=clock, failing_jobs={1})
-    backend = ManagedBackend(scripted, max_experiments_per_job=2, clock=clock)
+    backend = ManagedBackend(
+        scripted, max_experiments_per_job=2, clock=clock, max_parallel_submits=1
+    )
     try:
         job = backend.run([basis_circuit(i) for i in range(4)])
         with (

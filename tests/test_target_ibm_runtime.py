@@ -769,7 +769,7 @@ def test_retrieve_job_set_from_the_service_alone(clock: FakeClock) -> None:
 
     service = FakeRuntimeService(clock=clock, run_time=2.0, failing_jobs={1})
     backend = service.backend()
-    with JobManager(clock=clock, journal=False) as first:
+    with JobManager(clock=clock, journal=False, max_parallel_submits=1) as first:
         job_set = first.run(
             basis(7),
             backend,

@@ -32,6 +32,7 @@ from managedjob.exceptions import (
     JobLimitError,
     JobManagerInvalidStateError,
     JobTimeoutError,
+    error_text,
 )
 from managedjob.targets import Target, resolve_target
 
@@ -397,7 +398,7 @@ class ManagedJob:
         self.submit_error = error
         _warn(
             f"Unable to submit job {job_name} for experiments "
-            f"{self.start_index}-{self.end_index}: {error}"
+            f"{self.start_index}-{self.end_index}: {error_text(error)}"
         )
         return error
 
@@ -670,7 +671,7 @@ class ManagedJob:
             The explanation, or ``None`` if the job did not fail.
         """
         if self.submit_error is not None:
-            return f"Job submit failed: {self.submit_error}"
+            return f"Job submit failed: {error_text(self.submit_error)}"
         if self._lost_reason is not None:
             return self._lost_reason
         job = self.job

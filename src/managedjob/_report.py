@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from qiskit.providers import JobStatus
 
 from managedjob._managed_job import ManagedJob
+from managedjob.exceptions import error_text
 
 __all__ = ["format_job_details", "format_status_counts"]
 
@@ -40,7 +41,7 @@ def format_job_details(
         report.append(f"  experiments: {mjob.start_index}-{mjob.end_index}")
         report.append(f"    job index: {index}")
         if mjob.submit_error is not None:
-            report.append(f"    status: job submit failed: {mjob.submit_error}")
+            report.append(f"    status: job submit failed: {error_text(mjob.submit_error)}")
             continue
         job = mjob.job
         if job is None:

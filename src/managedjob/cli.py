@@ -486,8 +486,11 @@ def _settle(mjobs: Sequence[ManagedJob], seconds: float) -> None:
         for mjob in pending:
             status = mjob.status()
             if status in _FINAL:
-                # Reading a final job journals its state (and result) at once.
-                mjob.result(timeout=0, partial=True)
+                # Reading a final job journals its state (and result) at once;
+                # that a cancelled job has no result goes without saying.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    mjob.result(timeout=0, partial=True)
             elif status is not None:
                 still.append(mjob)
         pending = still
@@ -517,8 +520,10 @@ def _print_summary(
     out_path: Path,
     journal: Journal | None,
     elapsed: float | None = None,
+    *,
+    attached: bool = True,
 ) -> None:
-    states = [job_state(mjob) for mjob in job_set.managed_jobs()]
+    states = [job_state(mjob, attached) for mjob in job_set.managed_jobs()]
     rows = [
         ("job set", f"{job_set.name()} ({job_set.job_set_id()})"),
         ("backend", results.backend_name),
@@ -664,22 +669,27 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"no job sets: there is no journal at {path}", file=sys.stderr)
         return 0
     with Journal(path) as journal, JobManager(journal=journal) as manager:
-        job_sets = manager.job_sets(name=args.name, tags=args.tag or None)
+        tags = args.tag or None
+        records = {r.job_set_id: r for r in journal.job_sets(name=args.name, tags=tags)}
+        job_sets = [
+            job_set
+            for job_set in manager.job_sets(name=args.name, tags=tags)
+            if job_set.job_set_id() in records
+        ]
         if not job_sets:
             filters = " matching" if args.name or args.tag else ""
             print(f"no{filters} job sets in the journal {path}", file=sys.stderr)
             return 0
         rows = [("ID", "NAME", "CREATED", "BACKEND", "JOBS", "STATE")]
         for job_set in reversed(job_sets):  # newest first
-            record = journal.job_set(job_set.job_set_id())
-            created = record.created_at if record is not None else None
+            record = records[job_set.job_set_id()]
             states = [job_state(mjob, attached=False) for mjob in job_set.managed_jobs()]
             rows.append(
                 (
-                    job_set.job_set_id(),
+                    record.job_set_id,
                     job_set.name(),
-                    _local_time(created) if created is not None else "",
-                    record.backend_name if record is not None else "",
+                    _local_time(record.created_at),
+                    record.backend_name,
                     str(len(states)),
                     _state_counts(states),
                 )
@@ -780,12 +790,15 @@ def _cmd_results(args: argparse.Namespace) -> int:
         results = job_set.results(partial=True)
         names = _experiment_names(journal, job_set)
         out_path = _write_results_file(job_set, results, names, args.out, args.format)
-        _print_summary(job_set, results, record.experiments, out_path, journal)
-        states = [job_state(mjob, attached=False) for mjob in job_set.managed_jobs()]
-        if "unfinished" in states:
+        _print_summary(job_set, results, record.experiments, out_path, journal, attached=False)
+        unfinished = [job_state(m, attached=False) for m in job_set.managed_jobs()].count(
+            "unfinished"
+        )
+        if unfinished:
             print(
-                f"{_plural(states.count('unfinished'), 'job')} of the set have no result in the "
-                f"journal yet; managedjob retry {job_set.job_set_id()} reruns lost ones",
+                f"{_plural(unfinished, 'job')} of the set {'has' if unfinished == 1 else 'have'} "
+                f"no result in the journal yet; managedjob retry {job_set.job_set_id()} reruns "
+                "lost ones",
                 file=sys.stderr,
             )
         return 0 if results.success else 1
@@ -817,12 +830,13 @@ def _cmd_retry(args: argparse.Namespace) -> int:
 def _cmd_cancel(args: argparse.Namespace) -> int:
     with _open_journal(args) as journal, JobManager(journal=journal) as manager:
         record = resolve_job_set_id(journal, args.id)
+        no_backend = "pass --backend to look them up"
         try:
             backend, _ = _backend_for(record, args.backend)
         except CliError as err:
             if args.backend is not None:
                 raise
-            logger.debug("Cancelling without a backend: %s", err)
+            no_backend = _one_line(err)
             backend = None
         job_set = manager.retrieve_job_set(record.job_set_id, provider=backend)
         mjobs = job_set.managed_jobs()
@@ -852,8 +866,7 @@ def _cmd_cancel(args: argparse.Namespace) -> int:
                 f"{_plural(len(unreachable), 'job')} could not be reached: {where} does not know "
                 "them here (a local simulator's jobs live only in the process that ran them)"
                 if backend is not None
-                else f"{_plural(len(unreachable), 'job')} could not be reached: pass --backend "
-                "to look them up"
+                else f"{_plural(len(unreachable), 'job')} could not be reached: {no_backend}"
             )
         return 1 if unreachable or still else 0
 

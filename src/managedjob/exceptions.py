@@ -50,11 +50,24 @@ __all__ = [
     "SubmitError",
     "UnknownJobSetError",
     "UnsupportedRunOptionError",
+    "error_text",
 ]
 
 
 class JobManagerError(QiskitError):
     """Root of every error raised by managedjob."""
+
+    def __str__(self) -> str:
+        # QiskitError shows the repr of its message (quoted); show it plainly.
+        return str(self.message)
+
+
+def error_text(error: BaseException) -> str:
+    """Return the message of ``error`` without the quotes ``QiskitError`` adds."""
+    message = getattr(error, "message", None)
+    if isinstance(error, QiskitError) and isinstance(message, str):
+        return message
+    return str(error)
 
 
 class JobManagerInvalidStateError(JobManagerError):
