@@ -189,6 +189,7 @@ def default_journal_path() -> Path:
 # ---------------------------------------------------------------------- encoding
 
 _TAG = "$mj"
+_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 class _NotJournalable(TypeError):
@@ -201,6 +202,22 @@ def _encode(value: Any, strict: bool) -> Any:
     With ``strict``, a value of an unknown type raises
     :class:`_NotJournalable`; otherwise it is kept as its ``repr``.
     """
+    # Fast paths for what results are mostly made of: plain dicts and lists of
+    # scalars. They keep leaves out of the recursion (results hold ~50 values
+    # per experiment); everything else takes the general path below.
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict and _TAG not in value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                break
+            out[key] = item if type(item) in _SCALARS else _encode(item, strict)
+        else:
+            return out
+    if kind is list:
+        return [item if type(item) in _SCALARS else _encode(item, strict) for item in value]
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -341,8 +358,18 @@ def _unpack_json(blob: bytes) -> Any:
 
 
 def encode_result(result: Result) -> bytes:
-    """Return ``result`` as compressed JSON."""
-    return _pack_json(_encode(result.to_dict(), strict=False))
+    """Return ``result`` as compressed JSON.
+
+    Results are large and mostly plain JSON, so the JSON encoder walks them
+    itself and only asks :func:`_encode` about what it cannot write (numpy
+    values, complex numbers, ...); tuples in a result come back as lists.
+    """
+    text = json.dumps(
+        result.to_dict(),
+        separators=(",", ":"),
+        default=lambda value: _encode(value, strict=False),
+    )
+    return zlib.compress(text.encode("utf-8"))
 
 
 def decode_result(blob: bytes) -> Result:
