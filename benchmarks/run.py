@@ -19,7 +19,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from qiskit import QuantumCircuit
+from qiskit import QuantumCircuit, transpile
 
 from managedjob import JobManager, SystemClock
 from managedjob.testing import ScriptedBackend
@@ -215,16 +215,21 @@ def dask_scaling(quick: bool) -> list[Row]:
     from qiskit.circuit.random import random_circuit
 
     count, width = (16, 12) if quick else (64, 16)
-    work = [random_circuit(width, 6, measure=True, seed=i) for i in range(count)]
-    tiny = circuits(200 if quick else 1000)
     backend = AerSimulator(max_parallel_threads=1)
+    work = transpile(
+        [random_circuit(width, 6, measure=True, seed=i) for i in range(count)],
+        backend,
+        seed_transpiler=1,
+    )
+    tiny = circuits(200 if quick else 1000)
 
     def sweep(executor: Any, jobs: list[QuantumCircuit], per_job: int) -> float:
         with JobManager(executor=executor, journal=False) as jm:
             start = time.perf_counter()
-            jm.run(
+            results = jm.run(
                 jobs, backend, max_experiments_per_job=per_job, shots=100, seed_simulator=1
             ).results()
+            assert results.success, "every job of the sweep must succeed"
             return time.perf_counter() - start
 
     rows: list[Row] = []
