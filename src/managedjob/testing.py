@@ -240,7 +240,46 @@ def _fixed_experiment(circuit: QuantumCircuit, shots: int, memory: bool) -> Expe
     )
 
 
-class BareJob(JobV1):
+class _TimedRun:
+    """What the scripted jobs share: a place, a submission time, a clock-driven phase.
+
+    A job is queued for the first half of its run time, running for the
+    second half, then done (or failed, if scripted to fail); cancelled at
+    once when cancelled.
+    """
+
+    _index: int
+    _submitted_at: float
+    _run_time: float
+    _failure: str | None
+    _cancelled: bool
+
+    @property
+    def index(self) -> int:
+        """Place of this job among its backend's (or service's) jobs, counting from 0."""
+        return self._index
+
+    @property
+    def submitted_at(self) -> float:
+        """The clock's time when the job was accepted."""
+        return self._submitted_at
+
+    @property
+    def finish_time(self) -> float:
+        """The clock's time at which the job ends, unless it is cancelled first."""
+        return self._submitted_at + self._run_time
+
+    def _phase_at(self, now: float) -> str:
+        # Callers hold the job's lock, or accept a status that is a moment old.
+        if self._cancelled:
+            return "CANCELLED"
+        elapsed = now - self._submitted_at
+        if elapsed >= self._run_time:
+            return "ERROR" if self._failure is not None else "DONE"
+        return "QUEUED" if elapsed < self._run_time / 2 else "RUNNING"
+
+
+class BareJob(_TimedRun, JobV1):
     """A scripted job with only the plain :class:`~qiskit.providers.JobV1` API.
 
     :meth:`ScriptedBackend.run` makes these when the backend is built with
@@ -297,31 +336,8 @@ class BareJob(JobV1):
         self._lock = threading.Lock()
         self._result_lock = threading.Lock()
 
-    @property
-    def index(self) -> int:
-        """Place of this job among the backend's jobs, counting from 0."""
-        return self._index
-
-    @property
-    def submitted_at(self) -> float:
-        """The clock's time when the job was accepted."""
-        return self._submitted_at
-
-    @property
-    def finish_time(self) -> float:
-        """The clock's time at which the job ends, unless it is cancelled first."""
-        return self._submitted_at + self._run_time
-
     def _status_at(self, now: float) -> JobStatus:
-        # Callers hold self._lock, or accept a status that is a moment old.
-        if self._cancelled:
-            return JobStatus.CANCELLED
-        elapsed = now - self._submitted_at
-        if elapsed >= self._run_time:
-            return JobStatus.ERROR if self._failure is not None else JobStatus.DONE
-        if elapsed < self._run_time / 2:
-            return JobStatus.QUEUED
-        return JobStatus.RUNNING
+        return JobStatus[self._phase_at(now)]
 
     def _current_status(self) -> JobStatus:
         with self._lock:
@@ -1280,7 +1296,7 @@ class FakeRuntimeSampler(BaseSamplerV2):
         )
 
 
-class FakeRuntimeJob(BasePrimitiveJob):
+class FakeRuntimeJob(_TimedRun, BasePrimitiveJob):
     """A job of a :class:`FakeRuntimeService`, shaped like ``qiskit_ibm_runtime.RuntimeJobV2``.
 
     Its :meth:`status` is a runtime status word that follows the service's
@@ -1332,21 +1348,6 @@ class FakeRuntimeJob(BasePrimitiveJob):
         self._result: PrimitiveResult | None = None
         self._lock = threading.Lock()
         self._result_lock = threading.Lock()
-
-    @property
-    def index(self) -> int:
-        """Place of this job among the service's jobs, counting from 0."""
-        return self._index
-
-    @property
-    def submitted_at(self) -> float:
-        """The clock's time when the job was accepted."""
-        return self._submitted_at
-
-    @property
-    def finish_time(self) -> float:
-        """The clock's time at which the job ends, unless it is cancelled first."""
-        return self._submitted_at + self._run_time
 
     @property
     def creation_date(self) -> datetime:
@@ -1404,13 +1405,7 @@ class FakeRuntimeJob(BasePrimitiveJob):
         return self._backend
 
     def _status_at(self, now: float) -> str:
-        # Callers hold self._lock, or accept a status that is a moment old.
-        if self._cancelled:
-            return "CANCELLED"
-        elapsed = now - self._submitted_at
-        if elapsed >= self._run_time:
-            return "ERROR" if self._failure is not None else "DONE"
-        return "QUEUED" if elapsed < self._run_time / 2 else "RUNNING"
+        return self._phase_at(now)
 
     def status(self) -> str:
         """Return the job's status word at the clock's current time."""
