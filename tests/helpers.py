@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+
+from managedjob import JobManager
 
 
 def basis_circuit(index: int, width: int = 3, name: str | None = None) -> QuantumCircuit:
@@ -40,3 +47,15 @@ def ghz() -> QuantumCircuit:
     qc.cx(1, 2)
     qc.measure(range(3), range(3))
     return qc
+
+
+@contextmanager
+def in_order(**settings: Any) -> Iterator[JobManager]:
+    """A job manager whose jobs reach the backend one after another, in slice order.
+
+    One worker thread runs the submissions, so the backend's job ``i`` is the
+    set's job ``i``: faults scripted by job or call index land where a test
+    expects them. (A lock alone does not order the threads waiting for it.)
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool, JobManager(pool, **settings) as manager:
+        yield manager

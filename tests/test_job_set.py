@@ -11,7 +11,7 @@ from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
 from qiskit.providers.basic_provider import BasicSimulator
 
-from helpers import basis_circuit, expected_key
+from helpers import basis_circuit, expected_key, in_order
 from managedjob import (
     IBMQJobManagerInvalidStateError,
     IBMQJobManagerTimeoutError,
@@ -33,11 +33,9 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def manager(clock: FakeClock):
-    # One submission at a time: the backend's job i is the set's job i, so
-    # faults scripted by job index land where the tests expect them.
-    with JobManager(
-        clock=clock, retry_policy=RetryPolicy(initial_delay=0.1), max_parallel_submits=1
-    ) as jm:
+    # Submissions in slice order: faults scripted by job index land where the
+    # tests expect them.
+    with in_order(clock=clock, retry_policy=RetryPolicy(initial_delay=0.1)) as jm:
         yield jm
 
 
@@ -136,7 +134,7 @@ def test_one_failed_job_does_not_lose_the_others(manager: JobManager, clock: Fak
 def test_failed_submission_does_not_lose_the_others(clock: FakeClock) -> None:
     backend = ScriptedBackend(clock=clock, submit_failures={1: ValueError("too big")})
     with (
-        JobManager(clock=clock, max_parallel_submits=1) as jm,
+        in_order(clock=clock) as jm,
         pytest.warns(UserWarning, match="too big"),
     ):
         job_set = jm.run(circuits(4), backend, max_experiments_per_job=1, shots=3)

@@ -27,7 +27,7 @@ from qiskit.quantum_info import Statevector
 from qiskit_aer import AerSimulator
 
 import managedjob
-from helpers import basis_circuit, expected_key
+from helpers import basis_circuit, expected_key, in_order
 from managedjob import (
     IBMQJobManagerInvalidStateError,
     IBMQJobManagerUnknownJobSet,
@@ -173,7 +173,7 @@ def test_set_and_circuits_are_journaled_before_submission(
         seen.append((call, names))
 
     backend = ScriptedBackend(clock=clock, on_run=look)
-    with JobManager(clock=clock, max_parallel_submits=1) as manager:
+    with in_order(clock=clock) as manager:
         manager.run(circuits(6), backend, name="early", job_tags=["t"], max_experiments_per_job=2)
     assert len(seen) == 3
     for call, names in seen:  # the circuits of the job being submitted are there already
@@ -369,7 +369,7 @@ def test_retry_failed_reruns_only_what_failed(journal_path: Path, clock: FakeClo
 
 def test_retry_leaves_running_and_done_jobs_alone(clock: FakeClock) -> None:
     backend = ScriptedBackend(clock=clock, run_time=lambda index: 0.0 if index == 0 else 9.0)
-    with JobManager(clock=clock, max_parallel_submits=1) as manager:
+    with in_order(clock=clock) as manager:
         job_set = manager.run(circuits(3), backend, max_experiments_per_job=1)
         job_set.jobs()
         clock.advance(5.0)

@@ -11,7 +11,7 @@ from qiskit.result import Result
 from qiskit_aer import AerSimulator
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-from helpers import basis_circuit, expected_key
+from helpers import basis_circuit, expected_key, in_order
 from managedjob import InvalidInputError, JobManager, ManagedBackend, ManagedBackendJob
 from managedjob.testing import FakeClock, ScriptedBackend
 
@@ -53,10 +53,8 @@ def test_target_and_options_show_through() -> None:
 def test_failed_job_is_a_job_error() -> None:
     clock = FakeClock()
     scripted = ScriptedBackend(clock=clock, failing_jobs={1})
-    backend = ManagedBackend(
-        scripted, max_experiments_per_job=2, clock=clock, max_parallel_submits=1
-    )
-    try:
+    with in_order(clock=clock) as manager:
+        backend = ManagedBackend(scripted, max_experiments_per_job=2, manager=manager)
         job = backend.run([basis_circuit(i) for i in range(4)])
         with (
             pytest.warns(UserWarning, match="experiments 2-3"),
@@ -64,8 +62,6 @@ def test_failed_job_is_a_job_error() -> None:
         ):
             job.result()
         assert job.status() is JobStatus.ERROR
-    finally:
-        backend.close()
 
 
 def test_status_while_running_and_cancel() -> None:

@@ -19,7 +19,7 @@ from qiskit_ibm_runtime.exceptions import IBMRuntimeError
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 from qiskit_ibm_runtime.json import RuntimeEncoder
 
-from helpers import basis_circuit, expected_key
+from helpers import basis_circuit, expected_key, in_order
 from managedjob import JobManager, RetryPolicy
 from managedjob._wait import wait_for_final_state
 from managedjob.exceptions import (
@@ -419,7 +419,7 @@ def test_error_3458_is_a_job_limit_error_and_the_oldest_pending_job_is_waited_fo
 def test_job_manager_waits_out_the_pending_job_limit(clock: FakeClock):
     service = FakeRuntimeService(clock=clock, run_time=10.0, max_pending_jobs=2)
     circuits = basis(10)
-    with JobManager(clock=clock, max_parallel_submits=1) as manager:
+    with in_order(clock=clock) as manager:
         job_set = manager.run(
             circuits, backend=service.backend(), max_experiments_per_job=2, shots=SHOTS
         )
@@ -447,7 +447,7 @@ def test_error_4317_is_not_retried_and_says_so(clock: FakeClock):
     message = str(caught.value)
     assert "monthly quota" in message and "not retried" in message and "4317" in message
 
-    with JobManager(clock=clock, max_parallel_submits=1) as manager:
+    with in_order(clock=clock) as manager:
         job_set = manager.run(basis(4), backend=service.backend(), max_experiments_per_job=2)
         job_set.results()
         errors = job_set.error_messages()
@@ -513,7 +513,7 @@ def test_a_refusal_hidden_in_the_context_is_found():
 def run_set(
     service: FakeRuntimeService, count: int, per_job: int, name: str = "sweep", **kwargs: Any
 ):
-    with JobManager(clock=service.clock, max_parallel_submits=1) as manager:
+    with in_order(clock=service.clock) as manager:
         job_set = manager.run(
             basis(count),
             backend=service.backend(),
@@ -769,7 +769,7 @@ def test_retrieve_job_set_from_the_service_alone(clock: FakeClock) -> None:
 
     service = FakeRuntimeService(clock=clock, run_time=2.0, failing_jobs={1})
     backend = service.backend()
-    with JobManager(clock=clock, journal=False, max_parallel_submits=1) as first:
+    with in_order(clock=clock, journal=False) as first:
         job_set = first.run(
             basis(7),
             backend,

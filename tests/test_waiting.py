@@ -9,7 +9,7 @@ import pytest
 from qiskit.providers import JobStatus
 from qiskit_aer import AerSimulator
 
-from helpers import basis_circuit, expected_key
+from helpers import basis_circuit, expected_key, in_order
 from managedjob import IBMQJobManagerTimeoutError, JobManager, ManagedJob
 from managedjob.testing import FakeClock, ScriptedBackend
 
@@ -18,7 +18,7 @@ def test_wait_reports_each_job_once_and_returns_statuses() -> None:
     clock = FakeClock()
     backend = ScriptedBackend(clock=clock, run_time=lambda i: 10.0 * (i + 1), failing_jobs={1})
     seen: list[int] = []
-    with JobManager(clock=clock, journal=False, max_parallel_submits=1) as jm:
+    with in_order(clock=clock, journal=False) as jm:
         job_set = jm.run([basis_circuit(i) for i in range(3)], backend, max_experiments_per_job=1)
         statuses = job_set.wait(callback=lambda mjob: seen.append(mjob.start_index))
     assert statuses == [JobStatus.DONE, JobStatus.ERROR, JobStatus.DONE]
@@ -29,7 +29,7 @@ def test_wait_reports_each_job_once_and_returns_statuses() -> None:
 def test_wait_times_out_naming_the_running_jobs() -> None:
     clock = FakeClock()
     backend = ScriptedBackend(clock=clock, run_time=lambda i: 5.0 if i == 0 else 500.0)
-    with JobManager(clock=clock, journal=False, max_parallel_submits=1) as jm:
+    with in_order(clock=clock, journal=False) as jm:
         job_set = jm.run([basis_circuit(i) for i in range(2)], backend, max_experiments_per_job=1)
         with pytest.raises(IBMQJobManagerTimeoutError, match="experiments 1-1 did not finish"):
             job_set.wait(timeout=60)
@@ -40,7 +40,7 @@ def test_wait_counts_failed_submissions() -> None:
     clock = FakeClock()
     backend = ScriptedBackend(clock=clock, submit_failures={0: ValueError("no")})
     with (
-        JobManager(clock=clock, journal=False, max_parallel_submits=1) as jm,
+        in_order(clock=clock, journal=False) as jm,
         pytest.warns(UserWarning, match="no"),
     ):
         job_set = jm.run([basis_circuit(i) for i in range(2)], backend, max_experiments_per_job=1)
