@@ -8,7 +8,6 @@ import re
 import threading
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -19,6 +18,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
+from managedjob._checks import check_positive_int, check_timeout, warn_job_share_level
 from managedjob._journal import (
     Journal,
     JournalError,
@@ -81,11 +81,6 @@ def _needs_retry(mjob: ManagedJob) -> bool:
 
 
 _FINAL = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
-
-
-def _quiet_status(mjob: ManagedJob) -> JobStatus | None:
-    """The status of a job that never ran: ``None`` for a failed submission."""
-    return JobStatus.CANCELLED if mjob.submit_error is None else None
 
 
 def _progress_bar(total: int, name: str) -> Any:
@@ -203,12 +198,8 @@ class ManagedJobSet:
     ) -> None:
         if name is not None and not isinstance(name, str):
             raise InvalidInputError(f"name must be a str, not {name!r}")
-        for setting, value in (
-            ("max_parallel_submits", max_parallel_submits),
-            ("max_parallel_fetches", max_parallel_fetches),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidInputError(f"{setting} must be a positive integer, not {value!r}")
+        check_positive_int("max_parallel_submits", max_parallel_submits)
+        check_positive_int("max_parallel_fetches", max_parallel_fetches)
         self._managed_jobs: list[ManagedJob] = []
         self._jobs_version = 0
         self._settled_version = -1
@@ -291,12 +282,7 @@ class ManagedJobSet:
             JournalError: If the journal is required and cannot be written
                 (nothing is submitted then).
         """
-        if job_share_level is not None:
-            warnings.warn(
-                "job_share_level is no longer supported and is ignored",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+        warn_job_share_level(job_share_level)
         with self._state_lock:
             if self._managed_jobs:
                 raise JobManagerInvalidStateError(
@@ -814,8 +800,7 @@ class ManagedJobSet:
                 ``timeout``, naming their experiments.
             InvalidInputError: If ``timeout`` is negative.
         """
-        if timeout is not None and timeout < 0:
-            raise InvalidInputError(f"timeout must not be negative, not {timeout!r}")
+        check_timeout(timeout)
         if not self._managed_jobs:
             self._require_jobs()
         clock = self._clock
@@ -837,7 +822,9 @@ class ManagedJobSet:
                 for number, mjob in enumerate(jobs):
                     if number in settled:
                         continue
-                    status = mjob.status() if mjob.job is not None else _quiet_status(mjob)
+                    status = mjob.status()
+                    # Without a job (failed or cancelled submission, a lost job)
+                    # nothing will change any more.
                     if mjob.job is not None and status not in _FINAL:
                         continue
                     settled[number] = status
@@ -861,7 +848,7 @@ class ManagedJobSet:
                 if deadline is not None:
                     pause = max(0.0, min(pause, deadline - clock.monotonic()))
                 clock.sleep(pause)
-                interval = min(interval * self._poll_policy.factor, self._poll_policy.maximum)
+                interval = self._poll_policy.next_interval(interval)
         finally:
             if bar is not None:
                 bar.close()
@@ -924,8 +911,7 @@ class ManagedJobSet:
                 within ``timeout``.
             InvalidInputError: If ``timeout`` is negative.
         """
-        if timeout is not None and timeout < 0:
-            raise InvalidInputError(f"timeout must not be negative, not {timeout!r}")
+        check_timeout(timeout)
         self._require_jobs()
         with self._state_lock:
             cached = self._managed_results

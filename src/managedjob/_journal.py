@@ -1712,7 +1712,7 @@ class _Watcher:
                 self._fetch(entry.mjob)
                 return
         poll = entry.mjob.poll_policy
-        entry.interval = min(entry.interval * poll.factor, poll.maximum)
+        entry.interval = poll.next_interval(entry.interval)
         entry.due = time.monotonic() + entry.interval
         with self._cond:
             self._polled.append(entry)

@@ -18,6 +18,7 @@ from qiskit.providers.exceptions import JobError
 from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
 from qiskit.result import Result
 
+from managedjob._checks import check_timeout, warn_job_share_level
 from managedjob._retry import RetryPolicy
 from managedjob._wait import (
     DEFAULT_POLL,
@@ -257,12 +258,7 @@ class ManagedJob:
                 target rejects a run option.
             JobManagerInvalidStateError: If the executor has been shut down.
         """
-        if job_share_level is not None:
-            warnings.warn(
-                "job_share_level is no longer supported and is ignored",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+        warn_job_share_level(job_share_level)
         circuit_list = [circuits] if isinstance(circuits, QuantumCircuit) else list(circuits)
         if len(circuit_list) != self.experiments_count:
             raise InvalidInputError(
@@ -525,8 +521,7 @@ class ManagedJob:
             IBMQJobTimeoutError: If the job does not finish within ``timeout``.
             InvalidInputError: If ``timeout`` is negative.
         """
-        if timeout is not None and timeout < 0:
-            raise InvalidInputError(f"timeout must not be negative, not {timeout!r}")
+        check_timeout(timeout)
         with self._lock:
             if (self._raw_result is None or refresh) and not self._fetch(timeout):
                 return None
@@ -568,11 +563,7 @@ class ManagedJob:
         try:
             finished = wait_for_final_state(job, left, clock=clock, poll=self.poll_policy)
         except Exception as err:
-            self._result_error = err
-            warn(
-                f"Unable to retrieve job result for experiments "
-                f"{self.start_index}-{self.end_index}, job ID={_job_id(job)}: {err}"
-            )
+            self._fetch_failed(job, err, warn, notify=False)
             return False
         if not finished:
             self._raise_timeout(timeout)
@@ -581,26 +572,34 @@ class ManagedJob:
         except QiskitJobTimeoutError as err:
             self._raise_timeout(timeout, err)
         except Exception as err:
-            self._result_error = err
-            warn(
-                f"Unable to retrieve job result for experiments "
-                f"{self.start_index}-{self.end_index}, job ID={_job_id(job)}: {err}"
-            )
-            self._notify_finished(None, err)
+            self._fetch_failed(job, err, warn)
             return False
         if not isinstance(raw, Result):
-            self._result_error = TypeError(f"job returned {type(raw).__name__}, not a Result")
-            warn(
-                f"Unable to retrieve job result for experiments "
-                f"{self.start_index}-{self.end_index}, job ID={_job_id(job)}: "
-                f"{self._result_error}"
+            self._fetch_failed(
+                job, TypeError(f"job returned {type(raw).__name__}, not a Result"), warn
             )
-            self._notify_finished(None, self._result_error)
             return False
         self._raw_result = raw
         self._result_error = None
         self._notify_finished(raw, None)
         return True
+
+    def _fetch_failed(
+        self,
+        job: JobV1,
+        error: Exception,
+        warn: Callable[[str], object],
+        *,
+        notify: bool = True,
+    ) -> None:
+        """Keep ``error`` as why there is no result, say so, and tell the observer."""
+        self._result_error = error
+        warn(
+            f"Unable to retrieve job result for experiments "
+            f"{self.start_index}-{self.end_index}, job ID={_job_id(job)}: {error_text(error)}"
+        )
+        if notify:
+            self._notify_finished(None, error)
 
     def _notify_finished(self, result: Result | None, error: BaseException | None) -> None:
         observer = self._observer

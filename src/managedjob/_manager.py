@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import Any
 
 from qiskit.circuit import QuantumCircuit
 
+from managedjob._checks import check_positive_int, warn_job_share_level
 from managedjob._job_set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
@@ -118,12 +118,8 @@ class JobManager:
             raise InvalidInputError(
                 f"executor must be a concurrent.futures.Executor, not {executor!r}"
             )
-        for setting, value in (
-            ("max_parallel_submits", max_parallel_submits),
-            ("max_parallel_fetches", max_parallel_fetches),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidInputError(f"{setting} must be a positive integer, not {value!r}")
+        check_positive_int("max_parallel_submits", max_parallel_submits)
+        check_positive_int("max_parallel_fetches", max_parallel_fetches)
         self._owns_executor = executor is None
         self._executor: Executor = executor or ThreadPoolExecutor(
             max_workers=max(max_parallel_submits, 4), thread_name_prefix="managedjob-submit"
@@ -266,26 +262,14 @@ class JobManager:
         """
         if self._closed:
             raise JobManagerInvalidStateError("this JobManager is closed")
-        if job_share_level is not None:
-            warnings.warn(
-                "job_share_level is no longer supported and is ignored",
-                DeprecationWarning,
-                stacklevel=2,
-            )
+        warn_job_share_level(job_share_level)
         circuits = _check_experiments(experiments)
         if name is not None and not isinstance(name, str):
             raise InvalidInputError(f"name must be a str, not {name!r}")
         if job_tags is not None:
             validate_tags(job_tags)
-        if max_experiments_per_job is not None and (
-            isinstance(max_experiments_per_job, bool)
-            or not isinstance(max_experiments_per_job, int)
-            or max_experiments_per_job < 1
-        ):
-            raise InvalidInputError(
-                "max_experiments_per_job must be a positive integer, not "
-                f"{max_experiments_per_job!r}"
-            )
+        if max_experiments_per_job is not None:
+            check_positive_int("max_experiments_per_job", max_experiments_per_job)
         if isinstance(max_resubmits, bool) or not isinstance(max_resubmits, int):
             raise InvalidInputError(f"max_resubmits must be an integer, not {max_resubmits!r}")
         if max_resubmits < 0:

@@ -67,6 +67,10 @@ class PollPolicy:
     maximum: float = 1.0
     max_status_errors: int = 5
 
+    def next_interval(self, interval: float) -> float:
+        """Return the interval that follows ``interval``."""
+        return min(interval * self.factor, self.maximum)
+
 
 DEFAULT_POLL = PollPolicy()
 
@@ -134,4 +138,4 @@ def wait_for_final_state(
             clock.sleep(min(interval, left))
         else:
             clock.sleep(interval)
-        interval = min(interval * poll.factor, poll.maximum)
+        interval = poll.next_interval(interval)
