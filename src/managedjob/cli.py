@@ -46,6 +46,7 @@ from managedjob._journal import (
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import JobManager
 from managedjob._results import ManagedResults
+from managedjob._wait import wait_for_final_state
 from managedjob.exceptions import JobManagerError, JournalError, UnknownJobSetError
 
 __all__ = ["main"]
@@ -55,7 +56,6 @@ logger = logging.getLogger(__name__)
 CIRCUIT_SUFFIXES = (".qasm", ".qasm2", ".qasm3", ".qpy")
 BACKEND_CHOICES = "aer, basic, fake:<name> (e.g. fake:manila), ibm:<name>"
 DEFAULT_PER_JOB = 100
-_FINAL = (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED)
 
 
 class CliError(Exception):
@@ -428,22 +428,17 @@ def _jobs_row(states: Sequence[str]) -> str:
 
 def _wait_with_progress(job_set: ManagedJobSet, stream: TextIO, show: bool) -> None:
     total = len(job_set.managed_jobs())
-    interval = 0.05
-    last = ""
-    while True:
-        statuses = job_set.statuses()
-        done = sum(status in _FINAL or status is None for status in statuses)
+    counts = {"done": 0, "failed": 0}
+
+    def settled(mjob: ManagedJob) -> None:
+        counts["done"] += 1
+        counts["failed"] += mjob.status() in (JobStatus.ERROR, None)
         if show:
-            failed = sum(status in (JobStatus.ERROR, None) for status in statuses)
-            line = f"\rjobs finished: {done}/{total}" + (f" ({failed} failed)" if failed else "")
-            if line != last:
-                stream.write(line)
-                stream.flush()
-                last = line
-        if done == total:
-            break
-        time.sleep(interval)
-        interval = min(interval * 1.5, 0.5)
+            failed = f" ({counts['failed']} failed)" if counts["failed"] else ""
+            stream.write(f"\rjobs finished: {counts['done']}/{total}{failed}")
+            stream.flush()
+
+    job_set.wait(callback=settled)
     if show:
         stream.write("\n")
         stream.flush()
@@ -479,25 +474,20 @@ CANCEL_SETTLE_SECONDS = 5.0
 def _settle(mjobs: Sequence[ManagedJob], seconds: float) -> None:
     """Wait (a little) for jobs to be final, and read them so that the journal records it."""
     deadline = time.monotonic() + seconds
-    pause = 0.01
-    pending = list(mjobs)
-    while pending:
-        still: list[ManagedJob] = []
-        for mjob in pending:
-            status = mjob.status()
-            if status in _FINAL:
-                # Reading a final job journals its state (and result) at once;
-                # that a cancelled job has no result goes without saying.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    mjob.result(timeout=0, partial=True)
-            elif status is not None:
-                still.append(mjob)
-        pending = still
-        if not pending or time.monotonic() >= deadline:
-            return
-        time.sleep(pause)
-        pause = min(pause * 2, 0.2)
+    for mjob in mjobs:
+        if mjob.job is None:
+            continue
+        left = max(0.0, deadline - time.monotonic())
+        try:
+            final = wait_for_final_state(mjob.job, left, poll=mjob.poll_policy)
+        except Exception:  # the job cannot say; nothing to journal
+            continue
+        if final:
+            # Reading a final job journals its state (and result) at once;
+            # that a cancelled job has no result goes without saying.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mjob.result(timeout=0, partial=True)
 
 
 # --------------------------------------------------------------------- summaries
