@@ -246,6 +246,38 @@ def test_two_processes_share_one_journal(tmp_path: Path, child: Path) -> None:
                 assert counts == [{expected_key(number + i): number + 1} for i in range(6)]
 
 
+def test_set_stopped_before_its_circuits_were_written(tmp_path: Path) -> None:
+    """A set's shape is written with its row; circuits come per slice, before
+    each submission. A process that stops in between leaves slices with no
+    circuits: retrieval says so, and retry_failed() names what it cannot run."""
+    journal_file = tmp_path / "journal.sqlite3"
+    clock = FakeClock()
+    with JobManager(journal=journal_file, clock=clock) as manager:
+        work = [basis_circuit(i) for i in range(6)]
+        job_set = manager.run(work, ScriptedBackend(clock=clock), max_experiments_per_job=2)
+        job_set.results()
+    # What a process stopped after the first slice's write leaves behind.
+    with sqlite3.connect(journal_file) as conn:
+        conn.execute("UPDATE slices SET circuits = NULL, names = '[]' WHERE idx > 0")
+        conn.execute(
+            "UPDATE attempts SET job_id = NULL, submitted_at = NULL, status = NULL, "
+            "result = NULL, finished_at = NULL WHERE idx > 0"
+        )
+    conn.close()
+    (record,) = Journal(journal_file).job_sets()
+    assert (record.jobs, record.submitted_jobs, record.finished_jobs) == (3, 1, 1)
+    with JobManager(journal=journal_file, clock=clock) as later:
+        found = later.retrieve_job_set(job_set.job_set_id())
+        assert found.statuses() == [JobStatus.DONE, None, None]
+        message = found.managed_jobs()[1].error_message()
+        assert message is not None
+        assert "Experiments 2-3 were never submitted" in message
+        assert "Their circuits are not in the journal either" in message
+        assert found.results().get_counts(1) == {expected_key(1): 1024}
+        with pytest.raises(JournalError, match=r"circuits of job 1 .* are not in the journal"):
+            found.retry_failed(backend=ScriptedBackend(clock=clock))
+
+
 # ---------------------------------------------------------------- broken files
 
 

@@ -24,6 +24,8 @@ from qiskit.providers import JobStatus
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.providers.options import Options
 from qiskit.quantum_info import Statevector
+from qiskit.result import Result
+from qiskit.result.models import ExperimentResult, ExperimentResultData
 from qiskit_aer import AerSimulator
 
 import managedjob
@@ -42,6 +44,7 @@ from managedjob._journal import (
     JournaledJob,
     JournalWarning,
     _apply_migrations,
+    _encode,
     decode_circuits,
     decode_result,
     decode_run_config,
@@ -169,15 +172,49 @@ def test_set_and_circuits_are_journaled_before_submission(
         journal = Journal(journal_path)
         (record,) = journal.job_sets()
         assert (record.name, record.tags, record.jobs) == ("early", ("t",), 3)
-        names = [circuit.name for circuit in journal.circuits(record.job_set_id)]
-        seen.append((call, names))
+        # The circuits of the job being submitted are there already.
+        loaded = journal._load_circuits(record.job_set_id, call)
+        seen.append((call, [circuit.name for circuit in loaded]))
 
     backend = ScriptedBackend(clock=clock, on_run=look)
     with in_order(clock=clock) as manager:
         manager.run(circuits(6), backend, name="early", job_tags=["t"], max_experiments_per_job=2)
-    assert len(seen) == 3
-    for call, names in seen:  # the circuits of the job being submitted are there already
-        assert names[: 2 * (call + 1)] == [f"basis_{i}" for i in range(2 * (call + 1))]
+    assert sorted(seen) == [
+        (call, [f"basis_{2 * call}", f"basis_{2 * call + 1}"]) for call in range(3)
+    ]
+
+
+def test_writes_a_submission_waits_for_go_first(journal_path: Path) -> None:
+    """A slice's circuits are written ahead of results queued before them."""
+    journal = Journal(journal_path)
+    order: list[str] = []
+    gate, entered = threading.Event(), threading.Event()
+
+    def step(name: str, wait: threading.Event | None = None) -> Any:
+        def prepare() -> Any:
+            entered.set()
+            if wait is not None:
+                assert wait.wait(10)
+            order.append(name)
+            return lambda conn: None
+
+        return prepare
+
+    busy = journal._write(step("busy", gate))  # holds the writer in its preparation
+    assert entered.wait(10)
+    result = journal._write(step("result"))
+    first = journal._write(step("slice 0"), urgent=True)
+    checked = threading.Event()
+    second = journal._write(step("slice 1", checked), urgent=True)
+    gate.set()
+    # The first slice is committed while the second is still being prepared.
+    first.result(10)
+    assert not second.done()
+    checked.set()
+    for future in (busy, result, second):
+        future.result(10)
+    assert order == ["busy", "slice 0", "slice 1", "result"]
+    journal.close()
 
 
 def test_job_ids_are_journaled_once_they_exist(journal_path: Path, clock: FakeClock) -> None:
@@ -592,6 +629,45 @@ def test_results_round_trip() -> None:
     )
     matrix = decode_result(encode_result(density)).data(0)["density_matrix"]
     assert np.allclose(matrix, density.data(0)["density_matrix"])
+
+
+class _TaggedExperiment(ExperimentResult):
+    """A subclass whose ``to_dict`` adds a field: the journal must ask it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "tag": "kept"}
+
+
+def _optional_fields() -> Result:
+    data = ExperimentResultData(counts={"0x1": 3})
+    plain = ExperimentResult(
+        3, True, data, header={"name": "a"}, status="DONE", seed=7, meas_return="avg", extra=1.5
+    )
+    bare = ExperimentResult(3, False, ExperimentResultData(counts={"0x0": 3}))
+    tagged = _TaggedExperiment(3, True, ExperimentResultData(counts={"0x0": 3}))
+    return Result(
+        backend_name="b",
+        backend_version="1",
+        job_id="j",
+        success=False,
+        results=[plain, bare, tagged],
+        date="today",
+        status="partial",
+        header={"k": 1},
+        more={"x": [1, 2]},
+    )
+
+
+def test_results_are_journaled_as_their_to_dict() -> None:
+    """The journal's fast reading of a result keeps every field to_dict() has."""
+    for result in [*_results_of_every_kind(), _optional_fields()]:
+        stored = json.loads(zlib.decompress(encode_result(result)))
+        expected = json.loads(
+            json.dumps(result.to_dict(), default=lambda value: _encode(value, strict=False))
+        )
+        assert stored == expected
+    tagged = decode_result(encode_result(_optional_fields())).results[2]
+    assert tagged.tag == "kept"
 
 
 def test_sampler_results_are_journaled(journal_path: Path) -> None:

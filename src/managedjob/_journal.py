@@ -115,6 +115,7 @@ from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.providers import JobStatus, JobV1
 from qiskit.providers.exceptions import JobError
 from qiskit.result import Result
+from qiskit.result.models import ExperimentResult
 
 from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, _describe_failure
 from managedjob._wait import FINAL_STATES, SystemClock, job_future
@@ -349,12 +350,55 @@ def _decode_quantum_info(tag: str, value: dict[str, Any], parameters: Mapping[st
     )
 
 
+# Journal blobs are compressed for speed, not size: level 1 takes a quarter of
+# the default level's time, and QPY and result JSON shrink about as much.
+_ZLIB_LEVEL = 1
+
+
 def _pack_json(data: Any) -> bytes:
-    return zlib.compress(json.dumps(data, separators=(",", ":")).encode("utf-8"))
+    return zlib.compress(json.dumps(data, separators=(",", ":")).encode("utf-8"), _ZLIB_LEVEL)
 
 
 def _unpack_json(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob).decode("utf-8"))
+
+
+def _experiment_dict(experiment: ExperimentResult) -> dict[str, Any]:
+    """Return what ``experiment.to_dict()`` returns, without its cost.
+
+    ``ExperimentResult.to_dict`` probes its optional fields with ``hasattr``,
+    and each absent one raises an exception inside ``__getattr__``: that was
+    half the cost of journaling a result. The fields are read from the
+    instance's dictionary instead; a subclass, or an instance laid out in a
+    way this does not know, is asked for ``to_dict()``.
+    """
+    fields = getattr(experiment, "__dict__", None)
+    if type(experiment) is not ExperimentResult or fields is None or "_metadata" not in fields:
+        return dict(experiment.to_dict())
+    out = {key: value for key, value in fields.items() if key != "_metadata"}
+    data = out.get("data")
+    if data is not None:
+        out["data"] = data.to_dict()
+    out.update(fields["_metadata"])
+    return out
+
+
+def _result_dict(result: Result) -> dict[str, Any]:
+    """Return what ``result.to_dict()`` returns (see :func:`_experiment_dict`)."""
+    if type(result) is not Result:
+        return dict(result.to_dict())
+    out = {
+        "backend_name": result.backend_name,
+        "backend_version": result.backend_version,
+        "date": result.date,
+        "header": result.header,
+        "job_id": result.job_id,
+        "status": result.status,
+        "success": result.success,
+        "results": [_experiment_dict(experiment) for experiment in result.results],
+    }
+    out.update(result._metadata)
+    return out
 
 
 def encode_result(result: Result) -> bytes:
@@ -365,11 +409,11 @@ def encode_result(result: Result) -> bytes:
     values, complex numbers, ...); tuples in a result come back as lists.
     """
     text = json.dumps(
-        result.to_dict(),
+        _result_dict(result),
         separators=(",", ":"),
         default=lambda value: _encode(value, strict=False),
     )
-    return zlib.compress(text.encode("utf-8"))
+    return zlib.compress(text.encode("utf-8"), _ZLIB_LEVEL)
 
 
 def decode_result(blob: bytes) -> Result:
@@ -381,7 +425,7 @@ def encode_circuits(circuits: Sequence[QuantumCircuit]) -> bytes:
     """Return ``circuits`` as compressed QPY."""
     buffer = io.BytesIO()
     qpy.dump(list(circuits), buffer)
-    return zlib.compress(buffer.getvalue())
+    return zlib.compress(buffer.getvalue(), _ZLIB_LEVEL)
 
 
 def decode_circuits(blob: bytes) -> list[QuantumCircuit]:
@@ -618,6 +662,14 @@ class _Writer:
     and results are serialised); the ``apply`` it returns then runs inside
     the batch's transaction, in a savepoint of its own. The thread stops
     when it has had nothing to do for a while, and closes its connection.
+
+    Writes a submission waits for are *urgent*: they go ahead of the queued
+    others (results, mostly), and the batch commits as soon as one is
+    prepared, so that the first slice of a large set is not held back while
+    the circuits of later ones are serialised. Only writes nothing before
+    them depends on may be urgent: the circuits of a new slice or attempt,
+    and the row of a new job set. Among themselves, and among the others,
+    writes keep their order.
     """
 
     def __init__(self, journal: Journal) -> None:
@@ -625,20 +677,22 @@ class _Writer:
         self._path = journal.path
         self._cond = threading.Condition()
         self._queue: deque[tuple[_Prepare, Future[None]]] = deque()
+        self._urgent: deque[tuple[_Prepare, Future[None]]] = deque()
         self._busy = False
         self._stop = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, prepare: _Prepare) -> Future[None]:
+    def submit(self, prepare: _Prepare, *, urgent: bool = False) -> Future[None]:
         future: Future[None] = Future()
+        queue = self._urgent if urgent else self._queue
         with self._cond:
-            self._queue.append((prepare, future))
+            queue.append((prepare, future))
             if self._thread is None:
                 thread = threading.Thread(target=self._run, name="managedjob-journal", daemon=True)
                 try:
                     thread.start()
                 except RuntimeError as err:  # interpreter shutting down
-                    self._queue.pop()
+                    queue.pop()
                     future.set_exception(self._error(err))
                     return future
                 self._thread = thread
@@ -647,7 +701,10 @@ class _Writer:
 
     def flush(self, timeout: float | None) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: not self._queue and not self._busy, timeout)
+            return self._cond.wait_for(self._idle, timeout)
+
+    def _idle(self) -> bool:
+        return not self._queue and not self._urgent and not self._busy
 
     def stop(self, timeout: float | None) -> None:
         with self._cond:
@@ -669,20 +726,18 @@ class _Writer:
         try:
             while True:
                 with self._cond:
-                    if not self._queue and not self._stop:
+                    if not self._pending() and not self._stop:
                         self._cond.wait_for(
-                            lambda: bool(self._queue) or self._stop, _WRITER_IDLE_SECONDS
+                            lambda: self._pending() or self._stop, _WRITER_IDLE_SECONDS
                         )
-                    if not self._queue:
+                    if not self._pending():
                         self._thread = None
                         self._stop = False
                         self._cond.notify_all()
                         return
-                    count = min(len(self._queue), _MAX_BATCH)
-                    batch = [self._queue.popleft() for _ in range(count)]
                     self._busy = True
                 try:
-                    conn = self._apply(conn, batch)
+                    conn = self._commit(conn, self._prepare_batch())
                 finally:
                     with self._cond:
                         self._busy = False
@@ -691,17 +746,33 @@ class _Writer:
             if conn is not None:
                 conn.close()
 
-    def _apply(
-        self, conn: sqlite3.Connection | None, batch: list[tuple[_Prepare, Future[None]]]
-    ) -> sqlite3.Connection | None:
+    def _pending(self) -> bool:
+        return bool(self._queue or self._urgent)
+
+    def _prepare_batch(self) -> list[tuple[_Apply, Future[None]]]:
+        """Take and prepare the next writes, urgent ones first.
+
+        The batch ends once an urgent write is prepared (see the class docstring).
+        """
         ready: list[tuple[_Apply, Future[None]]] = []
-        for prepare, future in batch:
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                ready.append((prepare(), future))
-            except Exception as err:
-                future.set_exception(err)
+        for _ in range(_MAX_BATCH):
+            with self._cond:
+                urgent = bool(self._urgent)
+                if not urgent and not self._queue:
+                    break
+                prepare, future = (self._urgent if urgent else self._queue).popleft()
+            if future.set_running_or_notify_cancel():
+                try:
+                    ready.append((prepare(), future))
+                except Exception as err:
+                    future.set_exception(err)
+            if urgent:
+                break
+        return ready
+
+    def _commit(
+        self, conn: sqlite3.Connection | None, ready: list[tuple[_Apply, Future[None]]]
+    ) -> sqlite3.Connection | None:
         if not ready:
             return conn
         committed: list[Future[None]] = []
@@ -1024,7 +1095,8 @@ class Journal:
         if blob is None:
             raise JournalError(
                 f"the circuits of job {index} of job set {job_set_id} are not in the journal "
-                f"{self._path}: {error or 'they were never written'}",
+                f"{self._path}: "
+                f"{error or 'the set is still being submitted, or its process stopped first'}",
                 self._path,
             )
         try:
@@ -1118,8 +1190,9 @@ class Journal:
 
     # ------------------------------------------------------------------ writing
 
-    def _write(self, prepare: _Prepare) -> Future[None]:
-        return self._writer.submit(prepare)
+    def _write(self, prepare: _Prepare, *, urgent: bool = False) -> Future[None]:
+        """Queue a write; ``urgent`` only for one nothing queued before depends on."""
+        return self._writer.submit(prepare, urgent=urgent)
 
     def _write_soon(self, prepare: _Prepare, what: str) -> None:
         """Queue a write nobody waits for; a failure is logged."""
@@ -1131,13 +1204,13 @@ class Journal:
 
         self._write(prepare).add_done_callback(report)
 
-    def _write_now(self, apply: _Apply) -> None:
+    def _write_now(self, apply: _Apply, *, urgent: bool = False) -> None:
         """Write and wait for the commit.
 
         Raises:
             JournalError: If the write failed.
         """
-        future = self._write(lambda: apply)
+        future = self._write(lambda: apply, urgent=urgent)
         error = future.exception()
         if error is not None:
             raise error if isinstance(error, JournalError) else self._writer._error(error)
@@ -1201,9 +1274,10 @@ class Journal:
     ) -> _SetRecorder:
         """Journal a set before its submission; return the handle for its later records.
 
-        The set's row is committed before this returns; each slice (and the
-        first attempt of each) is queued, and its attempt recorder's
-        :meth:`_AttemptRecorder.wait_ready` waits for it.
+        The set's row, with a row for each slice and its first attempt, is
+        committed before this returns; the circuits of each slice are queued,
+        and its attempt recorder's :meth:`_AttemptRecorder.wait_ready` waits
+        for them.
 
         Raises:
             JournalError: If the set cannot be written.
@@ -1228,19 +1302,36 @@ class Journal:
             max_resubmits,
         )
 
+        # The set's shape goes in with its row, so that a reader never sees
+        # half a set; each slice's circuits follow (see _slice_writer).
+        slice_rows = [
+            (job_set_id, index, start, end) for index, (start, end, _, _) in enumerate(slices)
+        ]
+        attempt_rows = [
+            (job_set_id, index, job_name) for index, (_, _, _, job_name) in enumerate(slices)
+        ]
+
         def insert_set(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO job_sets (id, name, tags, created_at, target, run_config, "
                 "unsaved_options, experiments, max_resubmits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
+            conn.executemany(
+                "INSERT INTO slices (set_id, idx, start_index, end_index) VALUES (?, ?, ?, ?)",
+                slice_rows,
+            )
+            conn.executemany(
+                "INSERT INTO attempts (set_id, idx, attempt, job_name) VALUES (?, ?, 0, ?)",
+                attempt_rows,
+            )
 
-        self._write_now(insert_set)
+        self._write_now(insert_set, urgent=True)
         recorder = _SetRecorder(self, job_set_id, required, unsaved, config_json)
         previous: threading.Event | None = None
-        for index, (start, end, circuits, job_name) in enumerate(slices):
+        for index, (start, end, circuits, _) in enumerate(slices):
             ready = self._write(
-                _slice_writer(self, job_set_id, index, start, end, list(circuits), job_name)
+                _slice_writer(self, job_set_id, index, start, end, list(circuits)), urgent=True
             )
             attempt = _AttemptRecorder(recorder, index, 0, ready, after=previous)
             recorder._first_attempts[index] = attempt
@@ -1297,8 +1388,9 @@ def _slice_writer(
     start: int,
     end: int,
     circuits: list[QuantumCircuit],
-    job_name: str,
 ) -> _Prepare:
+    """Write the names and circuits of a slice whose row is already there."""
+
     def prepare() -> _Apply:
         names = json.dumps([circuit.name for circuit in circuits])
         blob: bytes | None
@@ -1319,13 +1411,9 @@ def _slice_writer(
 
         def apply(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO slices (set_id, idx, start_index, end_index, names, circuits, "
-                "circuits_error) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job_set_id, index, start, end, names, blob, problem),
-            )
-            conn.execute(
-                "INSERT INTO attempts (set_id, idx, attempt, job_name) VALUES (?, ?, 0, ?)",
-                (job_set_id, index, job_name),
+                "UPDATE slices SET names = ?, circuits = ?, circuits_error = ? "
+                "WHERE set_id = ? AND idx = ?",
+                (names, blob, problem, job_set_id, index),
             )
 
         return apply
@@ -1370,7 +1458,8 @@ class _SetRecorder:
                 (job_set_id, index, attempt, job_name),
             )
 
-        return _AttemptRecorder(self, index, attempt, self.journal._write(lambda: apply))
+        ready = self.journal._write(lambda: apply, urgent=True)
+        return _AttemptRecorder(self, index, attempt, ready)
 
     def existing_attempt(self, index: int, attempt: int, *, final: bool) -> _AttemptRecorder:
         ready: Future[None] = Future()
@@ -1924,7 +2013,13 @@ def restore_job_set(job_set: ManagedJobSet, journal: Journal, provider: Any) -> 
             final = False
             mjob._lost_reason = (
                 f"Experiments {span} were never submitted: the process running job set "
-                f"{job_set_id} stopped first. Use retry_failed() to run them."
+                f"{job_set_id} stopped first. "
+                + (
+                    "Use retry_failed() to run them."
+                    if item.has_circuits
+                    else "Their circuits are not in the journal either: run them again "
+                    "from your own circuits."
+                )
             )
         elif stored_attempt.submit_error is not None:
             mjob.submit_error = SubmitError(
