@@ -39,6 +39,7 @@ from managedjob import (
     SystemClock,
 )
 from managedjob._journal import (
+    _BATCH_PREPARE_SECONDS,
     SCHEMA_VERSION,
     Journal,
     JournaledJob,
@@ -185,7 +186,8 @@ def test_set_and_circuits_are_journaled_before_submission(
 
 
 def test_writes_a_submission_waits_for_go_first(journal_path: Path) -> None:
-    """A slice's circuits are written ahead of results queued before them."""
+    """A slice's circuits are written ahead of results queued before them, and
+    a large one is committed without waiting for the next to be prepared."""
     journal = Journal(journal_path)
     order: list[str] = []
     gate, entered = threading.Event(), threading.Event()
@@ -200,10 +202,17 @@ def test_writes_a_submission_waits_for_go_first(journal_path: Path) -> None:
 
         return prepare
 
+    def slow(prepare: Any) -> Any:
+        def wrapped() -> Any:
+            time.sleep(2 * _BATCH_PREPARE_SECONDS)  # a large slice's QPY
+            return prepare()
+
+        return wrapped
+
     busy = journal._write(step("busy", gate))  # holds the writer in its preparation
     assert entered.wait(10)
     result = journal._write(step("result"))
-    first = journal._write(step("slice 0"), urgent=True)
+    first = journal._write(slow(step("slice 0")), urgent=True)
     checked = threading.Event()
     second = journal._write(step("slice 1", checked), urgent=True)
     gate.set()

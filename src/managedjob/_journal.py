@@ -149,6 +149,9 @@ _BUSY_TIMEOUT = 30.0
 _WRITER_IDLE_SECONDS = 1.0
 _WATCHER_IDLE_SECONDS = 2.0
 _MAX_BATCH = 256
+# A batch stops taking writes once preparing them (QPY, JSON) has taken this
+# long: small writes share a commit, a large one is committed on its own.
+_BATCH_PREPARE_SECONDS = 0.005
 _EXIT_FLUSH_SECONDS = 10.0
 # How long a submission waits for the previous slice's to be on its way, so
 # that journaling does not reorder them; with an executor that runs tasks in
@@ -664,12 +667,12 @@ class _Writer:
     when it has had nothing to do for a while, and closes its connection.
 
     Writes a submission waits for are *urgent*: they go ahead of the queued
-    others (results, mostly), and the batch commits as soon as one is
-    prepared, so that the first slice of a large set is not held back while
-    the circuits of later ones are serialised. Only writes nothing before
-    them depends on may be urgent: the circuits of a new slice or attempt,
-    and the row of a new job set. Among themselves, and among the others,
-    writes keep their order.
+    others (results, mostly). A batch is committed once preparing it has
+    taken a few milliseconds, so that the first slice of a large set is not
+    held back while the circuits of later ones are serialised. Only writes
+    nothing before them depends on may be urgent: the circuits of a new
+    slice or attempt, and the row of a new job set. Among themselves, and
+    among the others, writes keep their order.
     """
 
     def __init__(self, journal: Journal) -> None:
@@ -750,23 +753,21 @@ class _Writer:
         return bool(self._queue or self._urgent)
 
     def _prepare_batch(self) -> list[tuple[_Apply, Future[None]]]:
-        """Take and prepare the next writes, urgent ones first.
-
-        The batch ends once an urgent write is prepared (see the class docstring).
-        """
+        """Take and prepare the next writes, urgent ones first (see the class docstring)."""
         ready: list[tuple[_Apply, Future[None]]] = []
+        deadline = time.perf_counter() + _BATCH_PREPARE_SECONDS
         for _ in range(_MAX_BATCH):
             with self._cond:
-                urgent = bool(self._urgent)
-                if not urgent and not self._queue:
+                queue = self._urgent or self._queue
+                if not queue:
                     break
-                prepare, future = (self._urgent if urgent else self._queue).popleft()
+                prepare, future = queue.popleft()
             if future.set_running_or_notify_cancel():
                 try:
                     ready.append((prepare(), future))
                 except Exception as err:
                     future.set_exception(err)
-            if urgent:
+            if time.perf_counter() >= deadline:
                 break
         return ready
 
