@@ -266,6 +266,8 @@ def test_set_stopped_before_its_circuits_were_written(tmp_path: Path) -> None:
     conn.close()
     (record,) = Journal(journal_file).job_sets()
     assert (record.jobs, record.submitted_jobs, record.finished_jobs) == (3, 1, 1)
+    names = Journal(journal_file).experiment_names(record.job_set_id)
+    assert names == ["basis_0", "basis_1", None, None, None, None]
     with JobManager(journal=journal_file, clock=clock) as later:
         found = later.retrieve_job_set(job_set.job_set_id())
         assert found.statuses() == [JobStatus.DONE, None, None]

@@ -413,6 +413,44 @@ def test_retry_failed_reruns_only_what_failed(journal_path: Path, clock: FakeClo
         assert found.results().get_counts(9) == {expected_key(9): 4}
 
 
+def test_attempts_and_names_are_read_back(journal_path: Path, clock: FakeClock) -> None:
+    backend = RefusingBackend({"a_2_"}, clock=clock, failing_jobs={"a_1_"}, failure_message="hot")
+    with in_order(clock=clock) as manager:
+        job_set = manager.run(circuits(6), backend, name="a", max_experiments_per_job=2)
+        job_set.results()
+        job_set.retry_failed(backend=ScriptedBackend(clock=clock))
+        job_set.results()
+        journal = manager.journal
+        assert journal is not None
+        journal.flush()
+        attempts = journal.attempts(job_set.job_set_id())
+        names = journal.experiment_names(job_set.job_set_id())
+        first_job = job_set.managed_jobs()[0].job
+        assert first_job is not None
+    assert [(a.index, a.attempt, a.start_index, a.end_index) for a in attempts] == [
+        (0, 0, 0, 1),
+        (1, 0, 2, 3),
+        (1, 1, 2, 3),
+        (2, 0, 4, 5),
+        (2, 1, 4, 5),
+    ]
+    first, failed, rerun, refused, resubmitted = attempts
+    assert (first.status, first.job_name, first.submit_error) == (JobStatus.DONE, "a_0_", None)
+    assert first.job_id == first_job.job_id()
+    assert first.submitted_at is not None and first.finished_at is not None
+    assert first.submitted_at <= first.finished_at
+    assert (failed.status, rerun.status) == (JobStatus.ERROR, JobStatus.DONE)
+    assert failed.error is not None and "hot" in failed.error
+    assert refused.job_id is None and refused.status is None
+    assert refused.submit_error is not None and "refused a_2_" in refused.submit_error
+    assert resubmitted.status == JobStatus.DONE
+    assert names == [f"basis_{i}" for i in range(6)]
+    with pytest.raises(IBMQJobManagerUnknownJobSet, match="no-such-set"):
+        Journal(journal_path).attempts("no-such-set")
+    with pytest.raises(IBMQJobManagerUnknownJobSet, match="no-such-set"):
+        Journal(journal_path).experiment_names("no-such-set")
+
+
 def test_retry_leaves_running_and_done_jobs_alone(clock: FakeClock) -> None:
     backend = ScriptedBackend(clock=clock, run_time=lambda index: 0.0 if index == 0 else 9.0)
     with in_order(clock=clock) as manager:

@@ -22,6 +22,7 @@ Public names:
 from managedjob import exceptions
 from managedjob._job_set import ManagedJobSet
 from managedjob._journal import (
+    AttemptRecord,
     JobSetRecord,
     Journal,
     JournaledJob,
@@ -60,6 +61,7 @@ from managedjob.exceptions import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AttemptRecord",
     "Clock",
     "CompletedJob",
     "IBMQJobManager",

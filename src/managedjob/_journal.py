@@ -106,7 +106,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 import platformdirs
@@ -127,6 +127,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_VAR",
+    "AttemptRecord",
     "SCHEMA_VERSION",
     "JobSetRecord",
     "Journal",
@@ -583,6 +584,42 @@ class JobSetRecord:
 
 
 @dataclass(frozen=True)
+class AttemptRecord:
+    """What the journal holds about one submission of one job of a set.
+
+    A job that was resubmitted (:meth:`ManagedJobSet.retry_failed`,
+    ``max_resubmits``) has one record per submission, the first with
+    ``attempt`` 0.
+
+    Attributes:
+        index: The job's place in its set.
+        attempt: Which submission of the job this is (0 for the first).
+        start_index: The job's first experiment.
+        end_index: The job's last experiment.
+        job_name: The name it was submitted with, if it was.
+        job_id: The id the target gave the job, if any.
+        submitted_at: When it was submitted, or its submission failed.
+        finished_at: When its final state was journaled.
+        status: Its journaled final status (``DONE``, ``ERROR`` or
+            ``CANCELLED``), ``None`` while it has none.
+        submit_error: Why the submission failed, if it did.
+        error: Why the job failed, if it did.
+    """
+
+    index: int
+    attempt: int
+    start_index: int
+    end_index: int
+    job_name: str | None
+    job_id: str | None
+    submitted_at: datetime | None
+    finished_at: datetime | None
+    status: JobStatus | None
+    submit_error: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
 class _StoredAttempt:
     attempt: int
     job_name: str | None
@@ -642,6 +679,10 @@ def _record_from_row(row: Sequence[Any]) -> JobSetRecord:
         submitted_jobs=int(row[7]),
         finished_jobs=int(row[8]),
     )
+
+
+def _moment(timestamp: float | None) -> datetime | None:
+    return None if timestamp is None else datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
 def _timestamp(moment: datetime | None, what: str) -> float | None:
@@ -1071,6 +1112,70 @@ class Journal:
             row = conn.execute(_RECORD_QUERY + " WHERE s.id = ?", (job_set_id,)).fetchone()
         return None if row is None else _record_from_row(row)
 
+    def attempts(self, job_set_id: str) -> list[AttemptRecord]:
+        """Return every submission of every job of a set, by job, then attempt.
+
+        Raises:
+            IBMQJobManagerUnknownJobSet: If the set is not journaled.
+            JournalError: If the journal cannot be read.
+        """
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT s.idx, a.attempt, s.start_index, s.end_index, a.job_name, a.job_id, "
+                "a.submitted_at, a.finished_at, a.status, a.submit_error, a.error "
+                "FROM slices s LEFT JOIN attempts a ON a.set_id = s.set_id AND a.idx = s.idx "
+                "WHERE s.set_id = ? ORDER BY s.idx, a.attempt",
+                (job_set_id,),
+            ).fetchall()
+        if not rows:
+            self._unknown(job_set_id)
+        return [
+            AttemptRecord(
+                index=int(row[0]),
+                attempt=int(row[1] or 0),
+                start_index=int(row[2]),
+                end_index=int(row[3]),
+                job_name=row[4],
+                job_id=row[5],
+                submitted_at=_moment(row[6]),
+                finished_at=_moment(row[7]),
+                status=JobStatus[row[8]] if row[8] in JobStatus.__members__ else None,
+                submit_error=row[9],
+                error=row[10],
+            )
+            for row in rows
+        ]
+
+    def experiment_names(self, job_set_id: str) -> list[str | None]:
+        """Return the names of a set's experiments, in experiment order.
+
+        A name the journal does not have (its job's circuits were never
+        written) is ``None``.
+
+        Raises:
+            IBMQJobManagerUnknownJobSet: If the set is not journaled.
+            JournalError: If the journal cannot be read.
+        """
+        with self._reading() as conn:
+            rows = conn.execute(
+                "SELECT idx, start_index, end_index, names, circuits IS NOT NULL FROM slices "
+                "WHERE set_id = ? ORDER BY idx",
+                (job_set_id,),
+            ).fetchall()
+        if not rows:
+            self._unknown(job_set_id)
+        names: list[str | None] = []
+        for index, start, end, stored, has_circuits in rows:
+            count = int(end) - int(start) + 1
+            found: list[str | None] = list(json.loads(stored))
+            if len(found) != count and has_circuits:  # a journal of schema 1 kept no names
+                found = [circuit.name for circuit in self._load_circuits(job_set_id, index)]
+            names.extend(found if len(found) == count else [None] * count)
+        return names
+
+    def _unknown(self, job_set_id: str) -> NoReturn:
+        raise UnknownJobSetError(f"{job_set_id} is not a job set of the journal {self._path}.")
+
     def circuits(self, job_set_id: str) -> list[QuantumCircuit]:
         """Return every circuit of a journaled job set, in experiment order.
 
@@ -1084,7 +1189,7 @@ class Journal:
                 (job_set_id,),
             ).fetchall()
         if not rows:
-            raise UnknownJobSetError(f"{job_set_id} is not a job set of the journal {self._path}.")
+            self._unknown(job_set_id)
         circuits: list[QuantumCircuit] = []
         for index, blob, error in rows:
             circuits.extend(self._decode_circuits(job_set_id, index, blob, error))

@@ -20,13 +20,11 @@ import io
 import json
 import logging
 import signal
-import sqlite3
 import sys
 import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -38,7 +36,7 @@ from qiskit.providers import JobStatus
 from managedjob._job_set import ManagedJobSet
 from managedjob._journal import (
     ENV_VAR,
-    SCHEMA_VERSION,
+    AttemptRecord,
     JobSetRecord,
     Journal,
     default_journal_path,
@@ -603,14 +601,14 @@ def _backend_for(record: JobSetRecord, spec: str | None) -> tuple[Any, str]:
 
 
 def _experiment_names(journal: Journal, job_set: ManagedJobSet) -> list[str]:
-    """The names of the set's experiments, from its journaled circuits."""
-    count = sum(mjob.experiments_count for mjob in job_set.managed_jobs())
+    """The names of the set's experiments, from the journal ("" where it has none)."""
     try:
-        names = [circuit.name for circuit in journal.circuits(job_set.job_set_id())]
+        names = journal.experiment_names(job_set.job_set_id())
     except JournalError as err:
         logger.debug("No experiment names for job set %s: %s", job_set.job_set_id(), err)
-        names = []
-    return names if len(names) == count else [""] * count
+        count = sum(mjob.experiments_count for mjob in job_set.managed_jobs())
+        return [""] * count
+    return [name or "" for name in names]
 
 
 # --------------------------------------------------------------------- commands
@@ -881,81 +879,8 @@ _LABELS = {
 MAX_OUTCOMES = 64
 
 
-@dataclass(frozen=True)
-class JobTimes:
-    """When one submission of one job of a set was made and finished, as journaled.
-
-    Attributes:
-        index: The job's place in the set.
-        attempt: Which submission of the job (0 first; retries count up).
-        start_index: The job's first experiment.
-        end_index: The job's last experiment.
-        submitted_at: When it was submitted (or its submission failed), as a
-            POSIX time; ``None`` if it never was.
-        finished_at: When its final state was journaled; ``None`` if it has none.
-        status: The journaled final status name (``DONE``, ``ERROR``,
-            ``CANCELLED``), or ``None``.
-        submit_failed: Whether the submission failed.
-        has_job: Whether the target gave it a job id.
-    """
-
-    index: int
-    attempt: int
-    start_index: int
-    end_index: int
-    submitted_at: float | None
-    finished_at: float | None
-    status: str | None
-    submit_failed: bool
-    has_job: bool
-
-
-def read_job_times(path: Path, job_set_id: str) -> list[JobTimes]:
-    """Read every submission of every job of a set, with its times, from the journal.
-
-    The journal has no public reader for these times yet, so this reads its
-    tables (schema :data:`~managedjob._journal.SCHEMA_VERSION`) directly, on a
-    read-only connection.
-
-    Raises:
-        CliError: If the journal has another schema or cannot be read.
-    """
-    try:
-        conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-    except sqlite3.Error as err:
-        raise CliError(f"cannot read the journal {path}: {err}") from err
-    try:
-        conn.execute("PRAGMA query_only = ON")
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-        if version != SCHEMA_VERSION:
-            raise CliError(
-                f"the journal {path} has schema {version}; plot reads schema {SCHEMA_VERSION}"
-            )
-        rows = conn.execute(
-            "SELECT s.idx, a.attempt, s.start_index, s.end_index, a.submitted_at, "
-            "a.finished_at, a.status, a.submit_error IS NOT NULL, a.job_id IS NOT NULL "
-            "FROM slices s LEFT JOIN attempts a ON a.set_id = s.set_id AND a.idx = s.idx "
-            "WHERE s.set_id = ? ORDER BY s.idx, a.attempt",
-            (job_set_id,),
-        ).fetchall()
-    except sqlite3.Error as err:
-        raise CliError(f"cannot read the journal {path}: {err}") from err
-    finally:
-        conn.close()
-    return [
-        JobTimes(
-            index=int(row[0]),
-            attempt=int(row[1] or 0),
-            start_index=int(row[2]),
-            end_index=int(row[3]),
-            submitted_at=None if row[4] is None else float(row[4]),
-            finished_at=None if row[5] is None else float(row[5]),
-            status=row[6],
-            submit_failed=bool(row[7]),
-            has_job=bool(row[8]),
-        )
-        for row in rows
-    ]
+def _seconds(moment: datetime | None) -> float | None:
+    return None if moment is None else moment.timestamp()
 
 
 def _matplotlib() -> tuple[Any, Any]:
@@ -987,7 +912,7 @@ def _save(figure: Any, out: Path) -> None:
     figure.savefig(out, format=kind, dpi=110)
 
 
-def plot_timeline(record: JobSetRecord, times: Sequence[JobTimes], out: Path) -> None:
+def plot_timeline(record: JobSetRecord, times: Sequence[AttemptRecord], out: Path) -> None:
     """Draw one bar per job of a set, from its submission to its final state.
 
     Retried jobs show each submission on the job's row, earlier ones thinner.
@@ -999,9 +924,9 @@ def plot_timeline(record: JobSetRecord, times: Sequence[JobTimes], out: Path) ->
     from matplotlib.patches import Patch
 
     origin = record.created_at.timestamp()
-    moments = [
-        moment for item in times for moment in (item.submitted_at, item.finished_at) if moment
-    ]
+    submitted = {id(item): _seconds(item.submitted_at) for item in times}
+    finished = {id(item): _seconds(item.finished_at) for item in times}
+    moments = [moment for moment in (*submitted.values(), *finished.values()) if moment]
     latest = max(moments, default=origin)
     span = max(latest - origin, 1e-3)
     units = (("ms", 1e-3, 1.0), ("s", 1.0, 120.0), ("min", 60.0, 7200.0), ("h", 3600.0, None))
@@ -1012,7 +937,7 @@ def plot_timeline(record: JobSetRecord, times: Sequence[JobTimes], out: Path) ->
     # A submission without a final state that was retried ended, for the plot,
     # when the next submission of the same job was made.
     retried_at = {
-        (before.index, before.attempt): after.submitted_at
+        (before.index, before.attempt): submitted[id(after)]
         for before, after in pairwise(times)
         if before.index == after.index
     }
@@ -1021,24 +946,27 @@ def plot_timeline(record: JobSetRecord, times: Sequence[JobTimes], out: Path) ->
     axes = figure.add_subplot()
     used: set[str] = set()
     for item in times:
-        if item.submitted_at is None:
+        submitted_at = submitted[id(item)]
+        if submitted_at is None:
             continue
-        start = (item.submitted_at - origin) / scale
-        if item.submit_failed or not item.has_job:
-            kind = "submit" if item.submit_failed else "CANCELLED"
-            colour = _COLOURS["ERROR" if item.submit_failed else "CANCELLED"]
+        start = (submitted_at - origin) / scale
+        submit_failed = item.submit_error is not None
+        if submit_failed or item.job_id is None:
+            kind = "submit" if submit_failed else "CANCELLED"
+            colour = _COLOURS["ERROR" if submit_failed else "CANCELLED"]
             axes.plot([start], [item.index], marker="x", markersize=8, color=colour, ls="none")
             used.add(kind)
             continue
         latest_try = item.attempt == last_attempt[item.index]
-        end = item.finished_at
-        if item.status in _COLOURS and end is not None:
-            kind = str(item.status)
+        end = finished[id(item)]
+        status = None if item.status is None else item.status.name
+        if status in _COLOURS and end is not None:
+            kind = str(status)
         elif latest_try:
             kind, end = "unfinished", latest
         else:
             kind, end = "lost", retried_at.get((item.index, item.attempt)) or latest
-        width = max((end - item.submitted_at) / scale, span / scale / 400)
+        width = max((end - submitted_at) / scale, span / scale / 400)
         axes.barh(
             item.index,
             width,
@@ -1127,7 +1055,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     with _open_journal(args) as journal:
         record = resolve_job_set_id(journal, args.id)
         if args.experiment is None:
-            times = read_job_times(journal.path, record.job_set_id)
+            times = journal.attempts(record.job_set_id)
             plot_timeline(record, times, out)
             print(f"timeline of job set {record.job_set_id}: {out}")
             return 0
