@@ -449,6 +449,14 @@ def test_attempts_and_names_are_read_back(journal_path: Path, clock: FakeClock) 
         Journal(journal_path).attempts("no-such-set")
     with pytest.raises(IBMQJobManagerUnknownJobSet, match="no-such-set"):
         Journal(journal_path).experiment_names("no-such-set")
+    # A set whose jobs were never written (an older version committed them
+    # apart from the set's row) is known, with nothing in it.
+    with sqlite3.connect(journal_path) as conn:
+        conn.execute("DELETE FROM slices WHERE set_id = ?", (job_set.job_set_id(),))
+    conn.close()
+    journal = Journal(journal_path)
+    assert journal.attempts(job_set.job_set_id()) == []
+    assert journal.experiment_names(job_set.job_set_id()) == []
 
 
 def test_retry_leaves_running_and_done_jobs_alone(clock: FakeClock) -> None:
@@ -691,6 +699,7 @@ def _optional_fields() -> Result:
         3, True, data, header={"name": "a"}, status="DONE", seed=7, meas_return="avg", extra=1.5
     )
     bare = ExperimentResult(3, False, ExperimentResultData(counts={"0x0": 3}))
+    bare.note = "set after construction: not a field to_dict() writes"
     tagged = _TaggedExperiment(3, True, ExperimentResultData(counts={"0x0": 3}))
     return Result(
         backend_name="b",

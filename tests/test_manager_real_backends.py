@@ -212,3 +212,53 @@ def test_given_executor_is_used_and_not_shut_down() -> None:
         jm.close()
         # The pool still works: the manager did not own it.
         assert pool.submit(lambda: 3).result() == 3
+
+
+class WatchedBasicSimulator(BasicSimulator):
+    """Notes the most ``run()`` calls inside it at once.
+
+    The first call holds on for a moment, so that a second one, if it may
+    come in at the same time, does.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = 0
+        self.most = 0
+        self.guard = threading.Lock()
+        self.second = threading.Event()
+        self.calls = 0
+
+    def run(self, run_input, **options):  # type: ignore[no-untyped-def]
+        with self.guard:
+            self.inside += 1
+            self.calls += 1
+            first = self.calls == 1
+            self.most = max(self.most, self.inside)
+            if not first:
+                self.second.set()
+        try:
+            if first:
+                self.second.wait(0.3)
+            return super().run(run_input, **options)
+        finally:
+            with self.guard:
+                self.inside -= 1
+
+
+def test_basic_simulator_runs_one_job_at_a_time(manager: JobManager) -> None:
+    """BasicSimulator keeps the running circuit on itself: two runs at once
+    corrupt each other. A too-wide circuit fails alone, the others count."""
+    backend = WatchedBasicSimulator()
+    wide = QuantumCircuit(40, 40, name="wide")
+    wide.measure(range(40), range(40))
+    circuits = [basis_circuit(i) for i in range(3)] + [wide] + [basis_circuit(3)]
+    job_set = manager.run(circuits, backend, max_experiments_per_job=1, shots=20)
+    results = job_set.results(partial=True)
+    assert backend.most == 1
+    assert backend.calls == 5
+    for index, name in enumerate([0, 1, 2, None, 3]):
+        if name is None:
+            continue
+        assert results.get_counts(index) == {expected_key(name): 20}
+    assert job_set.managed_jobs()[3].submit_error is not None

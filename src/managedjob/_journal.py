@@ -367,6 +367,10 @@ def _unpack_json(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob).decode("utf-8"))
 
 
+# What ExperimentResult.to_dict() writes when the instance has it, in its order.
+_OPTIONAL_EXPERIMENT_FIELDS = ("header", "status", "seed", "meas_return")
+
+
 def _experiment_dict(experiment: ExperimentResult) -> dict[str, Any]:
     """Return what ``experiment.to_dict()`` returns, without its cost.
 
@@ -377,13 +381,22 @@ def _experiment_dict(experiment: ExperimentResult) -> dict[str, Any]:
     way this does not know, is asked for ``to_dict()``.
     """
     fields = getattr(experiment, "__dict__", None)
-    if type(experiment) is not ExperimentResult or fields is None or "_metadata" not in fields:
+    if type(experiment) is not ExperimentResult or fields is None:
         return dict(experiment.to_dict())
-    out = {key: value for key, value in fields.items() if key != "_metadata"}
-    data = out.get("data")
-    if data is not None:
-        out["data"] = data.to_dict()
-    out.update(fields["_metadata"])
+    try:
+        out = {
+            "shots": fields["shots"],
+            "success": fields["success"],
+            "data": fields["data"].to_dict(),
+            "meas_level": fields["meas_level"],
+        }
+        metadata = fields["_metadata"]
+    except (KeyError, AttributeError):
+        return dict(experiment.to_dict())
+    for key in _OPTIONAL_EXPERIMENT_FIELDS:
+        if key in fields:
+            out[key] = fields[key]
+    out.update(metadata)
     return out
 
 
@@ -1127,8 +1140,8 @@ class Journal:
                 "WHERE s.set_id = ? ORDER BY s.idx, a.attempt",
                 (job_set_id,),
             ).fetchall()
-        if not rows:
-            self._unknown(job_set_id)
+            if not rows:
+                self._known_or_raise(conn, job_set_id)
         return [
             AttemptRecord(
                 index=int(row[0]),
@@ -1162,16 +1175,24 @@ class Journal:
                 "WHERE set_id = ? ORDER BY idx",
                 (job_set_id,),
             ).fetchall()
-        if not rows:
-            self._unknown(job_set_id)
+            if not rows:
+                self._known_or_raise(conn, job_set_id)
         names: list[str | None] = []
         for index, start, end, stored, has_circuits in rows:
             count = int(end) - int(start) + 1
             found: list[str | None] = list(json.loads(stored))
             if len(found) != count and has_circuits:  # a journal of schema 1 kept no names
-                found = [circuit.name for circuit in self._load_circuits(job_set_id, index)]
+                try:
+                    found = [circuit.name for circuit in self._load_circuits(job_set_id, index)]
+                except JournalError as err:
+                    logger.debug("No names for job %d of job set %s: %s", index, job_set_id, err)
             names.extend(found if len(found) == count else [None] * count)
         return names
+
+    def _known_or_raise(self, conn: sqlite3.Connection, job_set_id: str) -> None:
+        """Raise unless the set is journaled (it may have no jobs written yet)."""
+        if conn.execute("SELECT 1 FROM job_sets WHERE id = ?", (job_set_id,)).fetchone() is None:
+            self._unknown(job_set_id)
 
     def _unknown(self, job_set_id: str) -> NoReturn:
         raise UnknownJobSetError(f"{job_set_id} is not a job set of the journal {self._path}.")

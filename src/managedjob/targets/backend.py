@@ -6,13 +6,23 @@ run this way. Job names and tags are passed to ``run()`` only when its
 signature names ``job_name`` / ``job_tags`` (legacy-style providers and
 :class:`managedjob.testing.ScriptedBackend` do); other backends would warn
 about, or reject, options they do not know.
+
+Qiskit's ``BasicSimulator`` simulates inside ``run()`` and keeps the circuit
+being simulated on the backend object itself, so two ``run()`` calls at once
+on one instance corrupt each other (an ``IndexError`` deep in the simulator,
+or wrong counts). Its runs are therefore made one at a time per instance,
+whatever ``max_parallel_submits`` says; they gain nothing from running at
+once anyway, since the simulation holds the interpreter lock.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
+import threading
+import weakref
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from qiskit.circuit import QuantumCircuit
@@ -26,6 +36,31 @@ __all__ = ["BackendTarget"]
 logger = logging.getLogger(__name__)
 
 _NAME_PARAMS = frozenset({"job_name", "job_tags"})
+
+
+# One lock per backend instance whose run() must not be entered twice at once.
+_RUN_LOCKS: weakref.WeakKeyDictionary[object, threading.Lock] = weakref.WeakKeyDictionary()
+_RUN_LOCKS_GUARD = threading.Lock()
+
+
+def _runs_one_at_a_time(backend: object) -> bool:
+    """Whether ``backend.run`` is known to be unsafe to call from two threads at once."""
+    try:
+        from qiskit.providers.basic_provider import BasicSimulator
+    except ImportError:  # pragma: no cover - every supported Qiskit has it
+        return False
+    return isinstance(backend, BasicSimulator)
+
+
+def _run_lock(backend: object) -> AbstractContextManager[Any]:
+    """The lock that serialises ``backend.run``, or a no-op where it is safe."""
+    if not _runs_one_at_a_time(backend):
+        return nullcontext()
+    with _RUN_LOCKS_GUARD:
+        lock = _RUN_LOCKS.get(backend)
+        if lock is None:
+            lock = _RUN_LOCKS[backend] = threading.Lock()
+    return lock
 
 
 def _backend_name(backend: object) -> str:
@@ -54,6 +89,7 @@ class BackendTarget:
             )
         self._backend = backend
         self._run = run
+        self._run_lock = _run_lock(backend)
         self._max_experiments = max_experiments
         try:
             params = inspect.signature(run).parameters
@@ -146,8 +182,8 @@ class BackendTarget:
             kwargs["job_name"] = job_name
         if self._passes_tags:
             kwargs["job_tags"] = list(job_tags)
-        job = self._run(list(circuits), **kwargs)
-        return job
+        with self._run_lock:
+            return self._run(list(circuits), **kwargs)
 
     def oldest_pending_job(self) -> JobV1 | None:
         """Ask the backend for its oldest unfinished job, if it lists jobs."""
