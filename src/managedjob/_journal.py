@@ -106,7 +106,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import platformdirs
@@ -1132,16 +1132,13 @@ class Journal:
             IBMQJobManagerUnknownJobSet: If the set is not journaled.
             JournalError: If the journal cannot be read.
         """
-        with self._reading() as conn:
-            rows = conn.execute(
-                "SELECT s.idx, a.attempt, s.start_index, s.end_index, a.job_name, a.job_id, "
-                "a.submitted_at, a.finished_at, a.status, a.submit_error, a.error "
-                "FROM slices s LEFT JOIN attempts a ON a.set_id = s.set_id AND a.idx = s.idx "
-                "WHERE s.set_id = ? ORDER BY s.idx, a.attempt",
-                (job_set_id,),
-            ).fetchall()
-            if not rows:
-                self._known_or_raise(conn, job_set_id)
+        rows = self._rows_of_set(
+            "SELECT s.idx, a.attempt, s.start_index, s.end_index, a.job_name, a.job_id, "
+            "a.submitted_at, a.finished_at, a.status, a.submit_error, a.error "
+            "FROM slices s LEFT JOIN attempts a ON a.set_id = s.set_id AND a.idx = s.idx "
+            "WHERE s.set_id = ? ORDER BY s.idx, a.attempt",
+            job_set_id,
+        )
         return [
             AttemptRecord(
                 index=int(row[0]),
@@ -1169,14 +1166,11 @@ class Journal:
             IBMQJobManagerUnknownJobSet: If the set is not journaled.
             JournalError: If the journal cannot be read.
         """
-        with self._reading() as conn:
-            rows = conn.execute(
-                "SELECT idx, start_index, end_index, names, circuits IS NOT NULL FROM slices "
-                "WHERE set_id = ? ORDER BY idx",
-                (job_set_id,),
-            ).fetchall()
-            if not rows:
-                self._known_or_raise(conn, job_set_id)
+        rows = self._rows_of_set(
+            "SELECT idx, start_index, end_index, names, circuits IS NOT NULL FROM slices "
+            "WHERE set_id = ? ORDER BY idx",
+            job_set_id,
+        )
         names: list[str | None] = []
         for index, start, end, stored, has_circuits in rows:
             count = int(end) - int(start) + 1
@@ -1189,13 +1183,21 @@ class Journal:
             names.extend(found if len(found) == count else [None] * count)
         return names
 
-    def _known_or_raise(self, conn: sqlite3.Connection, job_set_id: str) -> None:
-        """Raise unless the set is journaled (it may have no jobs written yet)."""
-        if conn.execute("SELECT 1 FROM job_sets WHERE id = ?", (job_set_id,)).fetchone() is None:
-            self._unknown(job_set_id)
+    def _rows_of_set(self, query: str, job_set_id: str) -> list[Any]:
+        """Run ``query`` (one parameter: the set's id) and return its rows.
 
-    def _unknown(self, job_set_id: str) -> NoReturn:
-        raise UnknownJobSetError(f"{job_set_id} is not a job set of the journal {self._path}.")
+        Raises:
+            IBMQJobManagerUnknownJobSet: If there are none and the set is not
+                journaled (a journaled set may have no jobs written yet).
+        """
+        with self._reading() as conn:
+            rows = conn.execute(query, (job_set_id,)).fetchall()
+            known = bool(rows) or bool(
+                conn.execute("SELECT 1 FROM job_sets WHERE id = ?", (job_set_id,)).fetchone()
+            )
+        if not known:
+            raise UnknownJobSetError(f"{job_set_id} is not a job set of the journal {self._path}.")
+        return rows
 
     def circuits(self, job_set_id: str) -> list[QuantumCircuit]:
         """Return every circuit of a journaled job set, in experiment order.
@@ -1204,13 +1206,10 @@ class Journal:
             IBMQJobManagerUnknownJobSet: If the set is not journaled.
             JournalError: If the journal cannot be read or lacks some circuits.
         """
-        with self._reading() as conn:
-            rows = conn.execute(
-                "SELECT idx, circuits, circuits_error FROM slices WHERE set_id = ? ORDER BY idx",
-                (job_set_id,),
-            ).fetchall()
-        if not rows:
-            self._unknown(job_set_id)
+        rows = self._rows_of_set(
+            "SELECT idx, circuits, circuits_error FROM slices WHERE set_id = ? ORDER BY idx",
+            job_set_id,
+        )
         circuits: list[QuantumCircuit] = []
         for index, blob, error in rows:
             circuits.extend(self._decode_circuits(job_set_id, index, blob, error))
