@@ -355,7 +355,8 @@ def _decode_quantum_info(tag: str, value: dict[str, Any], parameters: Mapping[st
 
 
 # Journal blobs are compressed for speed, not size: level 1 takes a quarter of
-# the default level's time, and QPY and result JSON shrink about as much.
+# the default level's time; QPY and counts shrink about as much, per-shot
+# memory takes about a quarter more room.
 _ZLIB_LEVEL = 1
 
 
