@@ -1,8 +1,9 @@
-"""Small circuit builders shared by the tests."""
+"""Small circuit builders, backends and waits shared by the tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
 
 from managedjob import JobManager
+from managedjob.testing import ScriptedBackend
 
 
 def basis_circuit(index: int, width: int = 3, name: str | None = None) -> QuantumCircuit:
@@ -59,3 +61,26 @@ def in_order(**settings: Any) -> Iterator[JobManager]:
     """
     with ThreadPoolExecutor(max_workers=1) as pool, JobManager(pool, **settings) as manager:
         yield manager
+
+
+def wait_until(
+    condition: Callable[[], bool], what: str, timeout: float = 30.0, interval: float = 0.01
+) -> None:
+    """Wait in real time for work on other threads or processes, failing after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(interval)
+
+
+class LookupBackend(ScriptedBackend):
+    """Records which job ids it was asked to find again (a backend in a new process
+    knows none of the old jobs)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.looked_up: list[str] = []
+
+    def retrieve_job(self, job_id: str) -> Any:
+        self.looked_up.append(job_id)
+        return super().retrieve_job(job_id)

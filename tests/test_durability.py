@@ -10,16 +10,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
 
-from helpers import basis_circuit, expected_key
+from helpers import LookupBackend, basis_circuit, expected_key, wait_until
 from managedjob import IBMQManagedResultDataNotAvailable, JobManager
 from managedjob._journal import SCHEMA_VERSION, Journal, JournaledJob, JournalError, JournalWarning
 from managedjob.testing import FakeClock, ScriptedBackend
@@ -106,25 +104,6 @@ def child_env(journal: Path) -> dict[str, str]:
     return env
 
 
-def poll(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
-class LookupBackend(ScriptedBackend):
-    """A new backend in a new process: it knows none of the old jobs."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.looked_up: list[str] = []
-
-    def retrieve_job(self, job_id: str) -> Any:
-        self.looked_up.append(job_id)
-        return super().retrieve_job(job_id)
-
-
 # ---------------------------------------------------------------- crash
 
 
@@ -149,7 +128,12 @@ def test_killed_process_set_is_retrieved_and_retried(tmp_path: Path, child: Path
                 return False
             return records[0].submitted_jobs == 6 and records[0].finished_jobs >= 3
 
-        poll(three_finished, "every job id and three results of the child in the journal")
+        wait_until(
+            three_finished,
+            "every job id and three results of the child in the journal",
+            timeout=60.0,
+            interval=0.05,
+        )
     finally:
         process.send_signal(signal.SIGKILL)
         stdout, _ = process.communicate(timeout=30)
@@ -216,9 +200,11 @@ def test_two_processes_share_one_journal(tmp_path: Path, child: Path) -> None:
         for label in labels
     ]
     try:
-        poll(
+        wait_until(
             lambda: all(Path(f"{start}.{label}").exists() for label in labels),
             "both writers to be ready",
+            timeout=60.0,
+            interval=0.05,
         )
         start.touch()  # both write at once from here
         for process in processes:

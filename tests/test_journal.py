@@ -29,7 +29,7 @@ from qiskit.result.models import ExperimentResult, ExperimentResultData
 from qiskit_aer import AerSimulator
 
 import managedjob
-from helpers import basis_circuit, expected_key, in_order
+from helpers import LookupBackend, basis_circuit, expected_key, in_order, wait_until
 from managedjob import (
     IBMQJobManagerInvalidStateError,
     IBMQJobManagerUnknownJobSet,
@@ -71,25 +71,6 @@ def circuits(count: int, start: int = 0) -> list[QuantumCircuit]:
 def reopen(path: Path, clock: FakeClock, **kwargs: Any) -> JobManager:
     """A manager as a new process would make it: it knows nothing but the journal."""
     return JobManager(journal=path, clock=clock, **kwargs)
-
-
-def wait_until(condition: Any, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out waiting for the journal"
-        time.sleep(0.01)
-
-
-class LookupBackend(ScriptedBackend):
-    """Records which job ids it was asked to find again."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.looked_up: list[str] = []
-
-    def retrieve_job(self, job_id: str) -> Any:
-        self.looked_up.append(job_id)
-        return super().retrieve_job(job_id)
 
 
 class RefusingBackend(ScriptedBackend):
@@ -265,7 +246,7 @@ def test_results_are_journaled_in_the_background(journal_path: Path) -> None:
             record = journal.job_set(record_id)
             return record is not None and record.finished_jobs == 4
 
-        wait_until(all_finished)
+        wait_until(all_finished, "the journal")
         fetched = [m._raw_result for m in job_set.managed_jobs()]
         assert all(result is not None for result in fetched)
         # results() uses what the watcher fetched: it does not fetch again.
@@ -285,7 +266,7 @@ def test_futures_of_aer_jobs_journal_their_results(journal_path: Path) -> None:
             record = journal.job_set(job_set.job_set_id())
             return record is not None and record.finished_jobs == 2
 
-        wait_until(all_finished)
+        wait_until(all_finished, "the journal")
 
 
 # ---------------------------------------------------------------- retrieval
@@ -639,7 +620,7 @@ def test_cancel_stops_a_submission_waiting_for_the_job_limit() -> None:
         assert clock.entered.wait(10)  # job 1 waits for job 0 to leave the queue
         canceller = threading.Thread(target=job_set.cancel)
         canceller.start()
-        wait_until(lambda: job_set.managed_jobs()[1]._cancel_requested)
+        wait_until(lambda: job_set.managed_jobs()[1]._cancel_requested, "the cancellation")
         clock.release.set()
         canceller.join(10)
         assert not canceller.is_alive()
