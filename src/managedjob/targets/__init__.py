@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from managedjob.exceptions import InvalidInputError
 from managedjob.targets._base import FoundJob, JobFinder, Target, TargetLimits
@@ -54,9 +55,32 @@ __all__ = [
     "resolve_target",
 ]
 
-_registry: list[tuple[Callable[[object], bool], Callable[[object], Target]]] = []
-_finders: list[tuple[Callable[[object], bool], Callable[[object], JobFinder]]] = []
-_registry_lock = threading.Lock()
+_Made = TypeVar("_Made")
+
+
+class _Registry(Generic[_Made]):
+    """Factories for kinds of objects, asked the latest registered first."""
+
+    def __init__(self) -> None:
+        self._entries: list[tuple[Callable[[object], bool], Callable[[object], _Made]]] = []
+        self._lock = threading.Lock()
+
+    def add(self, matches: Callable[[object], bool], factory: Callable[[object], _Made]) -> None:
+        with self._lock:
+            self._entries.insert(0, (matches, factory))
+
+    def make(self, obj: object) -> _Made | None:
+        """Build with the first factory whose ``matches`` takes ``obj``; ``None`` if none does."""
+        with self._lock:
+            entries = list(self._entries)
+        for matches, factory in entries:
+            if matches(obj):
+                return factory(obj)
+        return None
+
+
+_targets: _Registry[Target] = _Registry()
+_finders: _Registry[JobFinder] = _Registry()
 
 
 def register_target(
@@ -71,8 +95,7 @@ def register_target(
         matches: Says whether an object passed as ``backend`` is of this kind.
         factory: Builds the adapter for such an object.
     """
-    with _registry_lock:
-        _registry.insert(0, (matches, factory))
+    _targets.add(matches, factory)
 
 
 def resolve_target(backend: object) -> Target:
@@ -85,12 +108,8 @@ def resolve_target(backend: object) -> Target:
         raise InvalidInputError("backend is None: pass a backend, a sampler or a target")
     if isinstance(backend, Target):
         return backend
-    with _registry_lock:
-        registry = list(_registry)
-    for matches, factory in registry:
-        if matches(backend):
-            return factory(backend)
-    return BackendTarget(backend)
+    target = _targets.make(backend)
+    return target if target is not None else BackendTarget(backend)
 
 
 def register_job_finder(
@@ -102,20 +121,14 @@ def register_job_finder(
         matches: Says whether an object passed as ``provider`` is of this kind.
         factory: Builds the finder for such an object.
     """
-    with _registry_lock:
-        _finders.insert(0, (matches, factory))
+    _finders.add(matches, factory)
 
 
 def resolve_job_finder(provider: object) -> JobFinder | None:
     """Return the finder for ``provider``, or ``None`` if none is registered for it."""
     if isinstance(provider, JobFinder):
         return provider
-    with _registry_lock:
-        finders = list(_finders)
-    for matches, factory in finders:
-        if matches(provider):
-            return factory(provider)
-    return None
+    return _finders.make(provider)
 
 
 register_target(is_sampler, SamplerTarget)
