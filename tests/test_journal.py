@@ -22,6 +22,7 @@ from qiskit.circuit import Parameter
 from qiskit.primitives import StatevectorSampler
 from qiskit.providers import JobStatus
 from qiskit.providers.basic_provider import BasicSimulator
+from qiskit.providers.exceptions import JobError
 from qiskit.providers.options import Options
 from qiskit.quantum_info import Statevector
 from qiskit.result import Result
@@ -31,6 +32,7 @@ from qiskit_aer import AerSimulator
 import managedjob
 from helpers import LookupBackend, basis_circuit, expected_key, in_order, wait_until
 from managedjob import (
+    CompletedJob,
     IBMQJobManagerInvalidStateError,
     IBMQJobManagerUnknownJobSet,
     IBMQManagedResultDataNotAvailable,
@@ -298,6 +300,11 @@ def test_journaled_results_are_served_without_the_target(
         assert results.success and results.backend_name == "scripted_backend"
         assert results.get_counts("basis_4") == {expected_key(4): 9}
         assert found.job(3)[1] == 1
+        journaled = found.jobs()[0]
+        assert isinstance(journaled, CompletedJob)  # a finished job, like those of other processes
+        assert journaled.error_message() is None and not journaled.cancel()
+        with pytest.raises(JobError, match="cannot be submitted again"):
+            journaled.submit()
         qobj = found.qobjs()[2]
         assert qobj is not None and qobj.config.shots == 9
         assert qobj.experiments[0].header.name == "basis_4"

@@ -113,11 +113,15 @@ import platformdirs
 from qiskit import qpy
 from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.providers import JobStatus, JobV1
-from qiskit.providers.exceptions import JobError
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult
 
-from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, _describe_failure
+from managedjob._managed_job import (
+    QOBJ_ONLY_OPTIONS,
+    CompletedJob,
+    ManagedJob,
+    _describe_failure,
+)
 from managedjob._wait import FINAL_STATES, SystemClock, job_future
 from managedjob.exceptions import JournalError, SubmitError, UnknownJobSetError
 from managedjob.targets import Target, resolve_job_finder, resolve_target
@@ -1957,7 +1961,7 @@ def watch_job(mjob: ManagedJob) -> None:
 # ---------------------------------------------------------------------- rebuilding
 
 
-class JournaledJob(JobV1):
+class JournaledJob(CompletedJob):
     """A finished job as the journal recorded it; it never contacts a target.
 
     A job set rebuilt from the journal holds one for each job whose final
@@ -1980,30 +1984,15 @@ class JournaledJob(JobV1):
         error: str | None,
         has_result: bool,
     ) -> None:
-        super().__init__(None, job_id)
+        super().__init__(job_id, status, None, error)
         self._journal = journal
         self._key = (job_set_id, index, attempt)
         self._job_name = job_name
-        self._status = status
-        self._error = error
         self._has_result = has_result
-        self._result: Result | None = None
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<JournaledJob {self.job_id()!r} {self._status.name}>"
-
-    def submit(self) -> None:
-        """Not supported: the job ran already.
-
-        Raises:
-            JobError: Always.
-        """
-        raise JobError(f"job {self.job_id()} is journaled; it cannot be submitted again")
-
-    def status(self) -> JobStatus:
-        """Return the final status the journal recorded."""
-        return self._status
 
     def result(self, timeout: float | None = None) -> Result:
         """Return the journaled result.
@@ -2017,26 +2006,9 @@ class JournaledJob(JobV1):
             JournalError: If the journal cannot be read.
         """
         with self._lock:
-            if self._result is None:
-                if not self._has_result:
-                    raise JobError(
-                        f"job {self.job_id()} has no journaled result: "
-                        f"{self._error or self._status.value}"
-                    )
+            if self._result is None and self._has_result:
                 self._result = self._journal._load_result(*self._key)
-            return self._result
-
-    def cancel(self) -> bool:
-        """Do nothing: the job is finished.
-
-        Returns:
-            ``False``.
-        """
-        return False
-
-    def error_message(self) -> str | None:
-        """Return why the job failed, as journaled, or ``None`` if it did not fail."""
-        return None if self._status is JobStatus.DONE else self._error
+        return super().result(timeout)
 
     def name(self) -> str | None:
         """Return the job's name."""

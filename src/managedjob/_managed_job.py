@@ -877,15 +877,15 @@ class CompletedJob(JobV1):
         except Exception:
             status = JobStatus.ERROR if result is None else JobStatus.DONE
         backend = getattr(result, "backend_name", None)
-        return cls(str(job.job_id()), status, result, error, backend)
+        return CompletedJob(str(job.job_id()), status, result, error, backend)
 
     def submit(self) -> None:
         """Not supported: the job ran already.
 
         Raises:
-            NotImplementedError: Always.
+            JobError: Always.
         """
-        raise NotImplementedError(f"job {self.job_id()} has run already")
+        raise JobError(f"job {self.job_id()} has finished; it cannot be submitted again")
 
     def status(self) -> JobStatus:
         """Return the status the job ended in."""
@@ -894,13 +894,23 @@ class CompletedJob(JobV1):
     def result(self, timeout: float | None = None) -> Result:
         """Return the job's result.
 
+        Args:
+            timeout: Ignored: the job is finished.
+
         Raises:
-            JobError: If the result could not be fetched where the job ran.
+            JobError: If the job has no result (it failed or was cancelled, or
+                fetching its result failed).
         """
         if self._result is None:
-            raise JobError(f"job {self.job_id()} has no result: {self._error or 'unknown error'}")
+            raise JobError(
+                f"job {self.job_id()} has no result: {self._error or self._status.value}"
+            )
         return self._result
 
     def cancel(self) -> bool:
         """Return ``False``: a finished job cannot be cancelled."""
         return False
+
+    def error_message(self) -> str | None:
+        """Return why the job failed, or ``None`` if it did not fail."""
+        return None if self._status is JobStatus.DONE else self._error
