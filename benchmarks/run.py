@@ -329,7 +329,7 @@ def polling(quick: bool) -> list[Row]:
         start = time.perf_counter()
         job_set.results()
         waited = time.perf_counter() - start
-    calls = sum(job._status_calls for job in backend.submitted)
+    calls = sum(job.status_calls for job in backend.submitted)
     per_job_second = calls / jobs / waited
     return [
         (
@@ -337,8 +337,49 @@ def polling(quick: bool) -> list[Row]:
             "-",
             f"{calls / jobs:.1f} per job",
             f"{per_job_second:.2f} per job per s",
-        )
+        ),
+        future_polling(jobs),
     ]
+
+
+def future_polling(jobs: int) -> Row:
+    """Status calls of wait() and results() on Aer jobs, which run in a future."""
+    try:
+        from qiskit_aer import AerSimulator
+    except ImportError:
+        return ("status calls, Aer jobs", "-", "-", "qiskit-aer not installed")
+    backend = AerSimulator()
+    aer_run = backend.run
+    calls = [0]
+
+    def counted_run(*args: Any, **kwargs: Any) -> Any:
+        job = aer_run(*args, **kwargs)
+        status = job.status
+
+        def counted_status() -> Any:
+            calls[0] += 1
+            return status()
+
+        job.status = counted_status
+        return job
+
+    backend.run = counted_run  # type: ignore[method-assign]
+    work = []
+    for index in range(jobs * 10):
+        qc = QuantumCircuit(12, 12, name=f"exp_{index}")
+        qc.h(range(12))  # some work, so that the jobs are still running as wait() starts
+        qc.measure(range(12), range(12))
+        work.append(qc)
+    with manager() as jm:
+        job_set = jm.run(work, backend, max_experiments_per_job=10, shots=100)
+        job_set.wait()
+        job_set.results()
+    return (
+        f"status calls, {jobs} Aer jobs (in futures): wait() then results()",
+        "-",
+        f"{calls[0] / jobs:.1f} per job",
+        "one each, to settle it",
+    )
 
 
 def dask_scaling(quick: bool) -> list[Row]:

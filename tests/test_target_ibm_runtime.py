@@ -14,10 +14,9 @@ from qiskit.circuit import Clbit
 from qiskit.providers import JobError, JobStatus, JobV1
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit_aer.noise import NoiseModel
-from qiskit_ibm_runtime import Batch, Session
+from qiskit_ibm_runtime import Batch, RuntimeEncoder, Session
 from qiskit_ibm_runtime.exceptions import IBMRuntimeError
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
-from qiskit_ibm_runtime.json import RuntimeEncoder
 
 from helpers import basis_circuit, expected_key, in_order
 from managedjob import JobManager, RetryPolicy

@@ -1,15 +1,21 @@
-"""Waiting for a job set: wait(), progress, done callbacks, and the async twins."""
+"""Waiting for a job set: wait(), progress, done callbacks, the async twins, polling cost."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import pytest
-from qiskit.providers import JobStatus
+from qiskit import QuantumCircuit
+from qiskit.providers import JobError, JobStatus, JobV1
+from qiskit.providers.basic_provider import BasicSimulator
+from qiskit.result import Result
 from qiskit_aer import AerSimulator
 
-from helpers import basis_circuit, expected_key, in_order
+from helpers import basis_circuit, expected_key, in_order, wait_until
 from managedjob import IBMQJobManagerTimeoutError, JobManager, ManagedJob
 from managedjob.testing import FakeClock, ScriptedBackend
 
@@ -141,3 +147,117 @@ def test_async_twins_do_not_block_the_event_loop() -> None:
     assert ticks >= 3
     assert counts == {expected_key(3): 3}
     assert statuses == [JobStatus.DONE, JobStatus.DONE]
+
+
+# ------------------------------------------------------------ polling budget
+
+
+def test_waiting_for_long_jobs_polls_a_few_times_a_second_at_most() -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock, run_time=lambda i: 10.0 if i < 20 else 100.0)
+    with in_order(clock=clock, journal=False) as jm:
+        job_set = jm.run([basis_circuit(i) for i in range(20)], backend, max_experiments_per_job=1)
+        job_set.wait()
+        long_job = jm.run([basis_circuit(0)], backend).results()
+    assert long_job.get_counts(0) == {expected_key(0): 1024}
+    tens, hundred = backend.submitted[:20], backend.submitted[20]
+    # Polling starts at milliseconds and backs off to once a second: a job of
+    # 10 s is asked about two dozen times, and each later second costs one call.
+    assert all(5 <= job.status_calls <= 30 for job in tens), [j.status_calls for j in tens]
+    assert 5 <= hundred.status_calls <= 120
+    # Once settled, a job is asked nothing more, whoever reads the results.
+    before = [job.status_calls for job in tens]
+    assert job_set.results().get_counts(3) == {expected_key(3): 1024}
+    assert [job.status_calls for job in tens] == before
+
+
+class HeldSimulator(BasicSimulator):
+    """A BasicSimulator whose jobs run in a future that the test releases.
+
+    Its jobs count their status calls, as Aer's and local primitives' jobs
+    (which also run in a future) cannot.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: list[FutureJob] = []
+        self._lock = threading.Lock()
+
+    def run(self, run_input: Any, **options: Any) -> FutureJob:
+        job = FutureJob(self, f"held-{len(self.jobs)}", list(run_input), options)
+        with self._lock:
+            self.jobs.append(job)
+        return job
+
+    def release(self) -> None:
+        with self._lock:
+            jobs = list(self.jobs)
+        for job in jobs:
+            result = BasicSimulator.run(self, job.circuits, **job.options).result()
+            job._future.set_result(result)
+
+
+class FutureJob(JobV1):
+    def __init__(
+        self,
+        backend: HeldSimulator,
+        job_id: str,
+        circuits: list[QuantumCircuit],
+        options: dict[str, Any],
+    ) -> None:
+        super().__init__(backend, job_id)
+        self.circuits = circuits
+        self.options = options
+        self._future: Future[Result] = Future()
+        self._future.set_running_or_notify_cancel()
+        self.status_calls = 0
+
+    def submit(self) -> None:
+        raise JobError("submitted by run()")
+
+    def status(self) -> JobStatus:
+        self.status_calls += 1
+        if not self._future.done():
+            return JobStatus.RUNNING
+        return JobStatus.DONE if self._future.exception() is None else JobStatus.ERROR
+
+    def result(self, timeout: float | None = None) -> Result:
+        return self._future.result(timeout)
+
+
+def test_jobs_with_futures_are_waited_for_without_status_calls() -> None:
+    backend = HeldSimulator()
+    with JobManager(journal=False) as jm, ThreadPoolExecutor(max_workers=1) as pool:
+        job_set = jm.run(
+            [basis_circuit(i) for i in range(3)], backend, max_experiments_per_job=1, shots=10
+        )
+        waiting = pool.submit(job_set.wait)
+        try:
+            wait_until(lambda: len(backend.jobs) == 3, "the submissions")
+            # Polling would have asked each job a dozen times by now.
+            time.sleep(0.05)
+            assert not waiting.done()
+            assert [job.status_calls for job in backend.jobs] == [0, 0, 0]
+        finally:
+            backend.release()
+        assert waiting.result(timeout=30) == [JobStatus.DONE] * 3
+        # One call per job, to tell done from failed once its future is.
+        assert [job.status_calls for job in backend.jobs] == [1, 1, 1]
+        assert job_set.results().get_counts(2) == {expected_key(2): 10}
+    assert [job.status_calls for job in backend.jobs] == [1, 1, 1]
+
+
+def test_results_of_jobs_with_futures_make_no_status_call() -> None:
+    backend = HeldSimulator()
+    with JobManager(journal=False) as jm, ThreadPoolExecutor(max_workers=1) as pool:
+        job_set = jm.run(
+            [basis_circuit(i) for i in range(4)], backend, max_experiments_per_job=2, shots=10
+        )
+        fetching = pool.submit(job_set.results)
+        try:
+            wait_until(lambda: len(backend.jobs) == 2, "the submissions")
+        finally:
+            backend.release()
+        results = fetching.result(timeout=30)
+    assert results.get_counts(3) == {expected_key(3): 10}
+    assert [job.status_calls for job in backend.jobs] == [0, 0]

@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -31,7 +31,14 @@ from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, experiment_na
 from managedjob._report import format_job_details, format_status_counts
 from managedjob._results import Experiment, ExperimentIndex, ManagedResults
 from managedjob._retry import RetryPolicy
-from managedjob._wait import DEFAULT_POLL, SYSTEM_CLOCK, Clock, PollPolicy
+from managedjob._wait import (
+    DEFAULT_POLL,
+    SYSTEM_CLOCK,
+    Clock,
+    PollPolicy,
+    SystemClock,
+    job_future,
+)
 from managedjob.exceptions import (
     InvalidInputError,
     JobManagerInvalidStateError,
@@ -784,6 +791,11 @@ class ManagedJobSet:
     ) -> list[JobStatus | None]:
         """Wait until every job is finished, failed or cancelled; fetch nothing.
 
+        Jobs that run in a future (Qiskit Aer, local primitives) are waited
+        for on it when the set's clock is the real one, and asked for their
+        status once, when it is done; other jobs are polled as the set's
+        :class:`~managedjob.PollPolicy` says.
+
         Args:
             timeout: Seconds to wait at most; ``None`` waits as long as it takes.
             progress: Show a progress bar of finished jobs (``tqdm``; in a
@@ -815,17 +827,28 @@ class ManagedJobSet:
         bar = _progress_bar(len(self._managed_jobs), self._name) if progress else None
         settled: dict[int, JobStatus | None] = {}
         interval = self._poll_policy.initial
+        # With the real clock, a job that runs in a future (Aer, local
+        # primitives) is waited for on it: no status calls until it is done,
+        # and no poll interval between its end and the wait noticing it.
+        real_time = isinstance(clock, SystemClock)
         try:
             while True:
                 with self._state_lock:
                     jobs = list(self._managed_jobs)
+                running: list[Future[object]] = []
+                polled = False
                 for number, mjob in enumerate(jobs):
                     if number in settled:
+                        continue
+                    future = job_future(mjob.job) if real_time and mjob.job else None
+                    if future is not None and not future.done():
+                        running.append(future)
                         continue
                     status = mjob.status()
                     # Without a job (failed or cancelled submission, a lost job)
                     # nothing will change any more.
                     if mjob.job is not None and status not in _FINAL:
+                        polled = True
                         continue
                     settled[number] = status
                     if bar is not None:
@@ -844,11 +867,18 @@ class ManagedJobSet:
                         f"Timeout while waiting for job set {self._id}: the jobs for "
                         f"experiments {', '.join(late)} did not finish within {timeout} s."
                     )
-                pause = interval
+                pause: float | None = interval if polled else None
                 if deadline is not None:
-                    pause = max(0.0, min(pause, deadline - clock.monotonic()))
-                clock.sleep(pause)
-                interval = self._poll_policy.next_interval(interval)
+                    left = max(0.0, deadline - clock.monotonic())
+                    pause = left if pause is None else min(pause, left)
+                if running:
+                    # Wakes when a job's future is done, else after the poll
+                    # pause of the jobs that have no future (if any).
+                    wait_futures(running, timeout=pause, return_when=FIRST_COMPLETED)
+                else:
+                    clock.sleep(interval if pause is None else pause)
+                if polled:
+                    interval = self._poll_policy.next_interval(interval)
         finally:
             if bar is not None:
                 bar.close()

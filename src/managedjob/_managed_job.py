@@ -185,6 +185,10 @@ class ManagedJob:
         self._lock = threading.RLock()
         self._raw_result: Result | None = None
         self._result_error: BaseException | None = None
+        # The final status once seen, with the job it belongs to: it cannot
+        # change, so asking the target again (a request, for remote jobs) is
+        # not needed.
+        self._final: tuple[JobV1, JobStatus] | None = None
         self._qobj: QasmQobj | None = None
         # Set by a job set: who hears about this job, which submission of the
         # slice it is, whether a later one replaced it, and (for a set rebuilt
@@ -201,7 +205,15 @@ class ManagedJob:
         # What a process executor needs to run _async_submit on a copy; locks,
         # futures, observers and callbacks stay with the original.
         state = self.__dict__.copy()
-        for key in ("_lock", "future", "_target", "_observer", "_done_callbacks", "_qobj"):
+        for key in (
+            "_lock",
+            "future",
+            "_target",
+            "_observer",
+            "_done_callbacks",
+            "_qobj",
+            "_final",
+        ):
             state.pop(key, None)
         return state
 
@@ -213,6 +225,7 @@ class ManagedJob:
         self._observer = None
         self._done_callbacks = []
         self._qobj = None
+        self._final = None
 
     @property
     def experiments_count(self) -> int:
@@ -474,6 +487,9 @@ class ManagedJob:
     def status(self) -> JobStatus | None:
         """Return the job's status.
 
+        A final status (done, failed, cancelled) is remembered: once the job
+        has reported one, it is not asked again.
+
         Returns:
             ``JobStatus.INITIALIZING`` while the job is being submitted,
             ``JobStatus.CANCELLED`` if it was cancelled before submission, the
@@ -487,14 +503,20 @@ class ManagedJob:
         job = self.job
         if job is None:
             return JobStatus.INITIALIZING
+        final = self._final
+        if final is not None and final[0] is job:
+            return final[1]
         try:
-            return job.status()
+            status = job.status()
         except Exception as err:
             _warn(
                 f"Unable to retrieve job status for experiments "
                 f"{self.start_index}-{self.end_index}, job ID={_job_id(job)}: {err}"
             )
-        return None
+            return None
+        if status in FINAL_STATES:
+            self._final = (job, status)
+        return status
 
     def result(
         self, timeout: float | None = None, partial: bool = False, refresh: bool = False
@@ -560,8 +582,11 @@ class ManagedJob:
         if job is None:
             return False
         left = None if deadline is None else max(0.0, deadline - clock.monotonic())
+        final = self._final
         try:
-            finished = wait_for_final_state(job, left, clock=clock, poll=self.poll_policy)
+            finished = (final is not None and final[0] is job) or wait_for_final_state(
+                job, left, clock=clock, poll=self.poll_policy
+            )
         except Exception as err:
             self._fetch_failed(job, err, warn, notify=False)
             return False

@@ -109,9 +109,9 @@ def wait_for_final_state(
     """
     future = job_future(job)
     if future is not None and isinstance(clock, SystemClock):
+        # A local job is final once its future is done: no status call needed.
         wait_futures([future], timeout=timeout)
-        if not future.done():
-            return False
+        return future.done()
     deadline = None if timeout is None else clock.monotonic() + timeout
     interval = poll.initial
     errors = 0

@@ -336,6 +336,17 @@ class BareJob(_TimedRun, JobV1):
         self._lock = threading.Lock()
         self._result_lock = threading.Lock()
 
+    @property
+    def status_calls(self) -> int:
+        """How many times :meth:`status` was called, scripted errors included.
+
+        A test can hold code to a polling budget with it, for example that
+        waiting for a job of 10 s asks for its status a few times a second
+        at most.
+        """
+        with self._lock:
+            return self._status_calls
+
     def _status_at(self, now: float) -> JobStatus:
         return JobStatus[self._phase_at(now)]
 
