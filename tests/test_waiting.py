@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import pytest
 from qiskit import QuantumCircuit
@@ -18,6 +20,8 @@ from qiskit_aer import AerSimulator
 from helpers import basis_circuit, expected_key, in_order, wait_until
 from managedjob import IBMQJobManagerTimeoutError, JobManager, ManagedJob
 from managedjob.testing import FakeClock, ScriptedBackend
+
+T = TypeVar("T")
 
 
 def test_wait_reports_each_job_once_and_returns_statuses() -> None:
@@ -225,21 +229,29 @@ class FutureJob(JobV1):
         return self._future.result(timeout)
 
 
+@contextmanager
+def while_held(call: Callable[[], T], backend: HeldSimulator, jobs: int) -> Iterator[Future[T]]:
+    """Start ``call`` in a thread; once ``jobs`` jobs are held, run the block, then release."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(call)
+        try:
+            wait_until(lambda: len(backend.jobs) == jobs, "the submissions")
+            yield pending
+        finally:
+            backend.release()
+
+
 def test_jobs_with_futures_are_waited_for_without_status_calls() -> None:
     backend = HeldSimulator()
-    with JobManager(journal=False) as jm, ThreadPoolExecutor(max_workers=1) as pool:
+    with JobManager(journal=False) as jm:
         job_set = jm.run(
             [basis_circuit(i) for i in range(3)], backend, max_experiments_per_job=1, shots=10
         )
-        waiting = pool.submit(job_set.wait)
-        try:
-            wait_until(lambda: len(backend.jobs) == 3, "the submissions")
+        with while_held(job_set.wait, backend, jobs=3) as waiting:
             # Polling would have asked each job a dozen times by now.
             time.sleep(0.05)
             assert not waiting.done()
             assert [job.status_calls for job in backend.jobs] == [0, 0, 0]
-        finally:
-            backend.release()
         assert waiting.result(timeout=30) == [JobStatus.DONE] * 3
         # One call per job, to tell done from failed once its future is.
         assert [job.status_calls for job in backend.jobs] == [1, 1, 1]
@@ -249,15 +261,12 @@ def test_jobs_with_futures_are_waited_for_without_status_calls() -> None:
 
 def test_results_of_jobs_with_futures_make_no_status_call() -> None:
     backend = HeldSimulator()
-    with JobManager(journal=False) as jm, ThreadPoolExecutor(max_workers=1) as pool:
+    with JobManager(journal=False) as jm:
         job_set = jm.run(
             [basis_circuit(i) for i in range(4)], backend, max_experiments_per_job=2, shots=10
         )
-        fetching = pool.submit(job_set.results)
-        try:
-            wait_until(lambda: len(backend.jobs) == 2, "the submissions")
-        finally:
-            backend.release()
+        with while_held(job_set.results, backend, jobs=2) as fetching:
+            pass
         results = fetching.result(timeout=30)
     assert results.get_counts(3) == {expected_key(3): 10}
     assert [job.status_calls for job in backend.jobs] == [0, 0]

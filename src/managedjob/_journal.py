@@ -2112,9 +2112,9 @@ def restore_job_set(job_set: ManagedJobSet, journal: Journal, provider: Any) -> 
             final = False
             mjob._lost_reason = (
                 f"Experiments {span} were never submitted: the process running job set "
-                f"{job_set_id} stopped first. "
+                f"{job_set_id} stopped first, or is still submitting them. "
                 + (
-                    "Use retry_failed() to run them."
+                    "Once it has stopped, use retry_failed() to run them."
                     if item.has_circuits
                     else "Their circuits are not in the journal either: run them again "
                     "from your own circuits."
