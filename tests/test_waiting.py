@@ -18,7 +18,7 @@ from qiskit.result import Result
 from qiskit_aer import AerSimulator
 
 from helpers import basis_circuit, expected_key, in_order, wait_until
-from managedjob import IBMQJobManagerTimeoutError, JobManager, ManagedJob
+from managedjob import IBMQJobManagerTimeoutError, JobManager, ManagedJob, PollPolicy
 from managedjob.testing import FakeClock, ScriptedBackend
 
 T = TypeVar("T")
@@ -176,29 +176,38 @@ def test_waiting_for_long_jobs_polls_a_few_times_a_second_at_most() -> None:
 
 
 class HeldSimulator(BasicSimulator):
-    """A BasicSimulator whose jobs run in a future that the test releases.
+    """A BasicSimulator whose jobs wait in a future until the test releases them.
 
-    Its jobs count their status calls, as Aer's and local primitives' jobs
-    (which also run in a future) cannot.
+    Like Aer's, a job's future is pending until it runs, and cancelling the job
+    cancels the future; unlike Aer's, the jobs count their status calls. Jobs
+    whose index is in ``failing`` fail when released.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, failing: frozenset[int] = frozenset()) -> None:
         super().__init__()
         self.jobs: list[FutureJob] = []
+        self._failing = failing
         self._lock = threading.Lock()
 
     def run(self, run_input: Any, **options: Any) -> FutureJob:
-        job = FutureJob(self, f"held-{len(self.jobs)}", list(run_input), options)
         with self._lock:
+            job = FutureJob(self, f"held-{len(self.jobs)}", list(run_input), options)
             self.jobs.append(job)
         return job
 
     def release(self) -> None:
+        """Run every job that is still held (cancelled ones stay cancelled)."""
         with self._lock:
-            jobs = list(self.jobs)
-        for job in jobs:
-            result = BasicSimulator.run(self, job.circuits, **job.options).result()
-            job._future.set_result(result)
+            jobs = list(enumerate(self.jobs))
+        for index, job in jobs:
+            if job._future.done() or not job._future.set_running_or_notify_cancel():
+                continue
+            if index in self._failing:
+                job._future.set_exception(RuntimeError(f"job {index} failed as scripted"))
+            else:
+                job._future.set_result(
+                    BasicSimulator.run(self, job.circuits, **job.options).result()
+                )
 
 
 class FutureJob(JobV1):
@@ -213,7 +222,6 @@ class FutureJob(JobV1):
         self.circuits = circuits
         self.options = options
         self._future: Future[Result] = Future()
-        self._future.set_running_or_notify_cancel()
         self.status_calls = 0
 
     def submit(self) -> None:
@@ -221,9 +229,15 @@ class FutureJob(JobV1):
 
     def status(self) -> JobStatus:
         self.status_calls += 1
-        if not self._future.done():
-            return JobStatus.RUNNING
-        return JobStatus.DONE if self._future.exception() is None else JobStatus.ERROR
+        future = self._future
+        if future.cancelled():
+            return JobStatus.CANCELLED
+        if not future.done():
+            return JobStatus.RUNNING if future.running() else JobStatus.QUEUED
+        return JobStatus.DONE if future.exception() is None else JobStatus.ERROR
+
+    def cancel(self) -> bool:
+        return self._future.cancel()
 
     def result(self, timeout: float | None = None) -> Result:
         return self._future.result(timeout)
@@ -248,7 +262,7 @@ def test_jobs_with_futures_are_waited_for_without_status_calls() -> None:
             [basis_circuit(i) for i in range(3)], backend, max_experiments_per_job=1, shots=10
         )
         with while_held(job_set.wait, backend, jobs=3) as waiting:
-            # Polling would have asked each job a dozen times by now.
+            # Polling would have asked each job several times by now.
             time.sleep(0.05)
             assert not waiting.done()
             assert [job.status_calls for job in backend.jobs] == [0, 0, 0]
@@ -270,3 +284,43 @@ def test_results_of_jobs_with_futures_make_no_status_call() -> None:
         results = fetching.result(timeout=30)
     assert results.get_counts(3) == {expected_key(3): 10}
     assert [job.status_calls for job in backend.jobs] == [0, 0]
+
+
+def test_wait_follows_a_failed_job_into_its_resubmission() -> None:
+    backend = HeldSimulator(failing=frozenset({0}))
+    with JobManager(journal=False) as jm, ThreadPoolExecutor(max_workers=1) as pool:
+        job_set = jm.run([basis_circuit(5)], backend, shots=10, max_resubmits=1)
+        waiting = pool.submit(job_set.wait, timeout=30)
+        try:
+            wait_until(lambda: len(backend.jobs) == 1, "the submission")
+            backend.release()  # the first job fails; its resubmission is held
+            wait_until(lambda: len(backend.jobs) == 2 or waiting.done(), "the resubmission")
+        finally:
+            backend.release()
+        assert waiting.result(timeout=30) == [JobStatus.DONE]
+        assert job_set.results().get_counts(0) == {expected_key(5): 10}
+    assert len(backend.jobs) == 2
+
+
+def test_wait_sees_jobs_cancelled_while_their_futures_are_pending() -> None:
+    backend = HeldSimulator()
+    fast = PollPolicy(maximum=0.01)
+    with JobManager(journal=False, poll_policy=fast) as jm:
+        job_set = jm.run([basis_circuit(i) for i in range(2)], backend, max_experiments_per_job=1)
+        # The futures are pending and nobody runs them: cancelling tells no
+        # waiter, so wait() must look again by itself, long before its timeout.
+        with while_held(lambda: job_set.wait(timeout=60), backend, jobs=2) as waiting:
+            time.sleep(0.02)
+            job_set.cancel()
+            assert waiting.result(timeout=10) == [JobStatus.CANCELLED] * 2
+
+
+def test_wait_times_out_on_jobs_with_futures() -> None:
+    backend = HeldSimulator()
+    with JobManager(journal=False) as jm:
+        job_set = jm.run([basis_circuit(i) for i in range(2)], backend, max_experiments_per_job=1)
+        with (
+            while_held(lambda: job_set.wait(timeout=0.05), backend, jobs=2) as waiting,
+            pytest.raises(IBMQJobManagerTimeoutError, match="experiments 0-0, 1-1"),
+        ):
+            waiting.result(timeout=30)

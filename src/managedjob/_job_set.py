@@ -90,6 +90,23 @@ def _needs_retry(mjob: ManagedJob) -> bool:
 _FINAL = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
 
 
+def _unfinished_future(mjob: ManagedJob, real_time: bool) -> Future[Any] | None:
+    """Return the future ``mjob`` is waiting on, if it is not done yet.
+
+    That is its submission while one is under way (it ends in real time,
+    whatever the clock), then, with the real clock, the future its job runs
+    in, if it has one.
+    """
+    job = mjob.job
+    if job is None:
+        submission = mjob._submission_future()
+        return submission if submission is not None and not submission.done() else None
+    if not real_time:
+        return None
+    future = job_future(job)
+    return future if future is not None and not future.done() else None
+
+
 def _progress_bar(total: int, name: str) -> Any:
     from tqdm.auto import tqdm
 
@@ -404,7 +421,7 @@ class ManagedJobSet:
                 if self._settled_version == version:
                     return True
                 jobs = list(self._managed_jobs)
-            futures = [mjob.future for mjob in jobs if mjob.future is not None]
+            futures = [f for mjob in jobs if (f := mjob._submission_future()) is not None]
             _, pending = wait_futures(futures, timeout=timeout)
             if pending:
                 return False
@@ -572,9 +589,13 @@ class ManagedJobSet:
             raise
         return new
 
+    def _may_resubmit(self, mjob: ManagedJob) -> bool:
+        """Whether ``max_resubmits`` lets a failure of ``mjob`` be resubmitted."""
+        return mjob._attempt < self._max_resubmits and not self._cancel_requested
+
     def _slice_failed(self, mjob: ManagedJob) -> None:
         """Resubmit a job that failed, if ``max_resubmits`` allows (called by its observer)."""
-        if mjob._attempt >= self._max_resubmits or self._cancel_requested:
+        if not self._may_resubmit(mjob):
             return
         with self._state_lock:
             number = next(
@@ -793,8 +814,10 @@ class ManagedJobSet:
 
         Jobs that run in a future (Qiskit Aer, local primitives) are waited
         for on it when the set's clock is the real one, and asked for their
-        status once, when it is done; other jobs are polled as the set's
-        :class:`~managedjob.PollPolicy` says.
+        status (through :meth:`ManagedJob.status`) once, when it is done;
+        other jobs are polled as the set's :class:`~managedjob.PollPolicy`
+        says. A job that fails while ``max_resubmits`` allows another try is
+        followed into its resubmission.
 
         Args:
             timeout: Seconds to wait at most; ``None`` waits as long as it takes.
@@ -825,7 +848,8 @@ class ManagedJobSet:
                 f"submitted within {timeout} s."
             )
         bar = _progress_bar(len(self._managed_jobs), self._name) if progress else None
-        settled: dict[int, JobStatus | None] = {}
+        settled: dict[int, tuple[ManagedJob, JobStatus | None]] = {}
+        counted: set[int] = set()
         interval = self._poll_policy.initial
         # With the real clock, a job that runs in a future (Aer, local
         # primitives) is waited for on it: no status calls until it is done,
@@ -835,13 +859,16 @@ class ManagedJobSet:
             while True:
                 with self._state_lock:
                     jobs = list(self._managed_jobs)
-                running: list[Future[object]] = []
-                polled = False
+                # A slice resubmitted since it settled is waited for again.
+                for number in [n for n, (old, _) in settled.items() if jobs[n] is not old]:
+                    del settled[number]
+                running: list[Future[Any]] = []
+                polled = replaced = False
                 for number, mjob in enumerate(jobs):
                     if number in settled:
                         continue
-                    future = job_future(mjob.job) if real_time and mjob.job else None
-                    if future is not None and not future.done():
+                    future = _unfinished_future(mjob, real_time)
+                    if future is not None:
                         running.append(future)
                         continue
                     status = mjob.status()
@@ -850,13 +877,23 @@ class ManagedJobSet:
                     if mjob.job is not None and status not in _FINAL:
                         polled = True
                         continue
-                    settled[number] = status
-                    if bar is not None:
+                    if status is JobStatus.ERROR and self._may_resubmit(mjob):
+                        # Reading the failed result is what resubmits the slice
+                        # (its observer does): do it now, and wait for the new job.
+                        mjob._prefetch()
+                        with self._state_lock:
+                            resubmitted = self._managed_jobs[number] is not mjob
+                        if resubmitted:
+                            replaced = True
+                            continue
+                    settled[number] = (mjob, status)
+                    if bar is not None and number not in counted:
+                        counted.add(number)
                         bar.update(1)
                     if callback is not None:
                         callback(mjob)
                 if len(settled) == len(jobs):
-                    return [settled[number] for number in range(len(jobs))]
+                    return [settled[number][1] for number in range(len(jobs))]
                 if deadline is not None and clock.monotonic() >= deadline:
                     late = [
                         f"{mjob.start_index}-{mjob.end_index}"
@@ -867,16 +904,18 @@ class ManagedJobSet:
                         f"Timeout while waiting for job set {self._id}: the jobs for "
                         f"experiments {', '.join(late)} did not finish within {timeout} s."
                     )
-                pause: float | None = interval if polled else None
+                if replaced:
+                    continue  # look at the new jobs at once
+                pause = interval if polled else self._poll_policy.maximum
                 if deadline is not None:
-                    left = max(0.0, deadline - clock.monotonic())
-                    pause = left if pause is None else min(pause, left)
+                    pause = max(0.0, min(pause, deadline - clock.monotonic()))
                 if running:
-                    # Wakes when a job's future is done, else after the poll
-                    # pause of the jobs that have no future (if any).
+                    # Wakes when a future is done, else after the others' poll
+                    # pause. Never without a limit: a pending future that is
+                    # cancelled tells no waiter until its executor drops it.
                     wait_futures(running, timeout=pause, return_when=FIRST_COMPLETED)
                 else:
-                    clock.sleep(interval if pause is None else pause)
+                    clock.sleep(pause)
                 if polled:
                     interval = self._poll_policy.next_interval(interval)
         finally:

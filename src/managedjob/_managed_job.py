@@ -172,6 +172,10 @@ class ManagedJob:
         count = _check_count("experiments_count", experiments_count, 1)
         self.end_index = start_index + count - 1
         self.future: Future[Any] | None = None
+        # Done once the submission's outcome is in this object and its
+        # observer has seen it (which may have resubmitted the slice); a
+        # submission future is done a moment earlier.
+        self._collected: Future[None] | None = None
         self.job: JobV1 | None = job
         self.submit_error: Exception | None = None
         #: The name given to the job at submission (``"{set name}_{index}_"``).
@@ -208,6 +212,7 @@ class ManagedJob:
         for key in (
             "_lock",
             "future",
+            "_collected",
             "_target",
             "_observer",
             "_done_callbacks",
@@ -221,6 +226,7 @@ class ManagedJob:
         self.__dict__.update(state)
         self._lock = threading.RLock()
         self.future = None
+        self._collected = None
         self._target = None
         self._observer = None
         self._done_callbacks = []
@@ -306,6 +312,7 @@ class ManagedJob:
                 f"the executor does not take new work ({err})"
             ) from err
         self.future = future
+        self._collected = Future()
         future.add_done_callback(self._collect_submission)
 
     def _target_for(self, backend: Any) -> Target:
@@ -325,16 +332,25 @@ class ManagedJob:
         try:
             self._absorb_submission(future)
         finally:
-            observer = self._observer
-            if observer is not None:
-                try:
-                    observer.submitted(self)
-                except Exception:
-                    logger.exception("Observer of experiments %d-%d failed.", *self._span())
-            if self.job is None:
-                self._fire_done()  # no job will ever run: the slice is settled
-            elif self._done_callbacks:
-                self._watch()
+            try:
+                observer = self._observer
+                if observer is not None:
+                    try:
+                        observer.submitted(self)
+                    except Exception:
+                        logger.exception("Observer of experiments %d-%d failed.", *self._span())
+                if self.job is None:
+                    self._fire_done()  # no job will ever run: the slice is settled
+                elif self._done_callbacks:
+                    self._watch()
+            finally:
+                collected = self._collected
+                if collected is not None and not collected.done():
+                    collected.set_result(None)
+
+    def _submission_future(self) -> Future[Any] | None:
+        """Return what to wait on for the submission to be over, hand-back included."""
+        return self._collected if self._collected is not None else self.future
 
     def _span(self) -> tuple[int, int]:
         return self.start_index, self.end_index

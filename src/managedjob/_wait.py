@@ -110,7 +110,10 @@ def wait_for_final_state(
     future = job_future(job)
     if future is not None and isinstance(clock, SystemClock):
         # A local job is final once its future is done: no status call needed.
-        wait_futures([future], timeout=timeout)
+        # (A pending future that is cancelled is done, but tells no waiter
+        # until its executor drops it: look before waiting.)
+        if not future.done():
+            wait_futures([future], timeout=timeout)
         return future.done()
     deadline = None if timeout is None else clock.monotonic() + timeout
     interval = poll.initial
