@@ -18,7 +18,13 @@ from qiskit.result import Result
 from qiskit_aer import AerSimulator
 
 from helpers import basis_circuit, expected_key, in_order, wait_until
-from managedjob import IBMQJobManagerTimeoutError, JobManager, ManagedJob, PollPolicy
+from managedjob import (
+    IBMQJobManagerTimeoutError,
+    JobManager,
+    ManagedJob,
+    ManagedJobSet,
+    PollPolicy,
+)
 from managedjob.testing import FakeClock, ScriptedBackend
 
 T = TypeVar("T")
@@ -255,12 +261,16 @@ def while_held(call: Callable[[], T], backend: HeldSimulator, jobs: int) -> Iter
             backend.release()
 
 
+def held_set(jm: JobManager, backend: HeldSimulator, count: int, **options: Any) -> ManagedJobSet:
+    """Run ``count`` basis circuits on ``backend``, one per job unless told otherwise."""
+    options.setdefault("max_experiments_per_job", 1)
+    return jm.run([basis_circuit(i) for i in range(count)], backend, **options)
+
+
 def test_jobs_with_futures_are_waited_for_without_status_calls() -> None:
     backend = HeldSimulator()
     with JobManager(journal=False) as jm:
-        job_set = jm.run(
-            [basis_circuit(i) for i in range(3)], backend, max_experiments_per_job=1, shots=10
-        )
+        job_set = held_set(jm, backend, 3, shots=10)
         with while_held(job_set.wait, backend, jobs=3) as waiting:
             # Polling would have asked each job several times by now.
             time.sleep(0.05)
@@ -276,9 +286,7 @@ def test_jobs_with_futures_are_waited_for_without_status_calls() -> None:
 def test_results_of_jobs_with_futures_make_no_status_call() -> None:
     backend = HeldSimulator()
     with JobManager(journal=False) as jm:
-        job_set = jm.run(
-            [basis_circuit(i) for i in range(4)], backend, max_experiments_per_job=2, shots=10
-        )
+        job_set = held_set(jm, backend, 4, max_experiments_per_job=2, shots=10)
         with while_held(job_set.results, backend, jobs=2) as fetching:
             pass
         results = fetching.result(timeout=30)
@@ -288,15 +296,11 @@ def test_results_of_jobs_with_futures_make_no_status_call() -> None:
 
 def test_wait_follows_a_failed_job_into_its_resubmission() -> None:
     backend = HeldSimulator(failing=frozenset({0}))
-    with JobManager(journal=False) as jm, ThreadPoolExecutor(max_workers=1) as pool:
+    with JobManager(journal=False) as jm:
         job_set = jm.run([basis_circuit(5)], backend, shots=10, max_resubmits=1)
-        waiting = pool.submit(job_set.wait, timeout=30)
-        try:
-            wait_until(lambda: len(backend.jobs) == 1, "the submission")
+        with while_held(lambda: job_set.wait(timeout=30), backend, jobs=1) as waiting:
             backend.release()  # the first job fails; its resubmission is held
             wait_until(lambda: len(backend.jobs) == 2 or waiting.done(), "the resubmission")
-        finally:
-            backend.release()
         assert waiting.result(timeout=30) == [JobStatus.DONE]
         assert job_set.results().get_counts(0) == {expected_key(5): 10}
     assert len(backend.jobs) == 2
@@ -306,7 +310,7 @@ def test_wait_sees_jobs_cancelled_while_their_futures_are_pending() -> None:
     backend = HeldSimulator()
     fast = PollPolicy(maximum=0.01)
     with JobManager(journal=False, poll_policy=fast) as jm:
-        job_set = jm.run([basis_circuit(i) for i in range(2)], backend, max_experiments_per_job=1)
+        job_set = held_set(jm, backend, 2)
         # The futures are pending and nobody runs them: cancelling tells no
         # waiter, so wait() must look again by itself, long before its timeout.
         with while_held(lambda: job_set.wait(timeout=60), backend, jobs=2) as waiting:
@@ -318,7 +322,7 @@ def test_wait_sees_jobs_cancelled_while_their_futures_are_pending() -> None:
 def test_wait_times_out_on_jobs_with_futures() -> None:
     backend = HeldSimulator()
     with JobManager(journal=False) as jm:
-        job_set = jm.run([basis_circuit(i) for i in range(2)], backend, max_experiments_per_job=1)
+        job_set = held_set(jm, backend, 2)
         with (
             while_held(lambda: job_set.wait(timeout=0.05), backend, jobs=2) as waiting,
             pytest.raises(IBMQJobManagerTimeoutError, match="experiments 0-0, 1-1"),

@@ -33,6 +33,7 @@ from managedjob._results import Experiment, ExperimentIndex, ManagedResults
 from managedjob._retry import RetryPolicy
 from managedjob._wait import (
     DEFAULT_POLL,
+    FINAL_STATES,
     SYSTEM_CLOCK,
     Clock,
     PollPolicy,
@@ -85,9 +86,6 @@ def _needs_retry(mjob: ManagedJob) -> bool:
         )
         return False
     return status in (JobStatus.ERROR, JobStatus.CANCELLED)
-
-
-_FINAL = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
 
 
 def _unfinished_future(mjob: ManagedJob, real_time: bool) -> Future[Any] | None:
@@ -848,8 +846,7 @@ class ManagedJobSet:
                 f"submitted within {timeout} s."
             )
         bar = _progress_bar(len(self._managed_jobs), self._name) if progress else None
-        settled: dict[int, tuple[ManagedJob, JobStatus | None]] = {}
-        counted: set[int] = set()
+        settled: dict[int, JobStatus | None] = {}
         interval = self._poll_policy.initial
         # With the real clock, a job that runs in a future (Aer, local
         # primitives) is waited for on it: no status calls until it is done,
@@ -859,9 +856,6 @@ class ManagedJobSet:
             while True:
                 with self._state_lock:
                     jobs = list(self._managed_jobs)
-                # A slice resubmitted since it settled is waited for again.
-                for number in [n for n, (old, _) in settled.items() if jobs[n] is not old]:
-                    del settled[number]
                 running: list[Future[Any]] = []
                 polled = replaced = False
                 for number, mjob in enumerate(jobs):
@@ -874,26 +868,24 @@ class ManagedJobSet:
                     status = mjob.status()
                     # Without a job (failed or cancelled submission, a lost job)
                     # nothing will change any more.
-                    if mjob.job is not None and status not in _FINAL:
+                    if mjob.job is not None and status not in FINAL_STATES:
                         polled = True
                         continue
                     if status is JobStatus.ERROR and self._may_resubmit(mjob):
                         # Reading the failed result is what resubmits the slice
                         # (its observer does): do it now, and wait for the new job.
                         mjob._prefetch()
-                        with self._state_lock:
-                            resubmitted = self._managed_jobs[number] is not mjob
-                        if resubmitted:
+                    with self._state_lock:
+                        if self._managed_jobs[number] is not mjob:  # resubmitted
                             replaced = True
                             continue
-                    settled[number] = (mjob, status)
-                    if bar is not None and number not in counted:
-                        counted.add(number)
+                    settled[number] = status
+                    if bar is not None:
                         bar.update(1)
                     if callback is not None:
                         callback(mjob)
                 if len(settled) == len(jobs):
-                    return [settled[number][1] for number in range(len(jobs))]
+                    return [settled[number] for number in range(len(jobs))]
                 if deadline is not None and clock.monotonic() >= deadline:
                     late = [
                         f"{mjob.start_index}-{mjob.end_index}"

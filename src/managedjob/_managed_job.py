@@ -519,9 +519,9 @@ class ManagedJob:
         job = self.job
         if job is None:
             return JobStatus.INITIALIZING
-        final = self._final
-        if final is not None and final[0] is job:
-            return final[1]
+        known = self._known_final(job)
+        if known is not None:
+            return known
         try:
             status = job.status()
         except Exception as err:
@@ -533,6 +533,11 @@ class ManagedJob:
         if status in FINAL_STATES:
             self._final = (job, status)
         return status
+
+    def _known_final(self, job: JobV1) -> JobStatus | None:
+        """Return the final status ``job`` has reported already, if any."""
+        final = self._final
+        return final[1] if final is not None and final[0] is job else None
 
     def result(
         self, timeout: float | None = None, partial: bool = False, refresh: bool = False
@@ -598,9 +603,8 @@ class ManagedJob:
         if job is None:
             return False
         left = None if deadline is None else max(0.0, deadline - clock.monotonic())
-        final = self._final
         try:
-            finished = (final is not None and final[0] is job) or wait_for_final_state(
+            finished = self._known_final(job) is not None or wait_for_final_state(
                 job, left, clock=clock, poll=self.poll_policy
             )
         except Exception as err:
