@@ -32,11 +32,14 @@ from managedjob.testing import ScriptedBackend
 Row = tuple[str, str, str, str]
 
 
-def circuits(count: int, width: int = 1) -> list[QuantumCircuit]:
+def circuits(count: int, width: int = 1, superpose: bool = False) -> list[QuantumCircuit]:
+    """Circuits flipping qubit 0 of every other one, or putting all qubits in superposition."""
     out = []
     for index in range(count):
         qc = QuantumCircuit(width, width, name=f"exp_{index}")
-        if index % 2:
+        if superpose:
+            qc.h(range(width))
+        elif index % 2:
             qc.x(0)
         qc.measure(range(width), range(width))
         out.append(qc)
@@ -365,12 +368,8 @@ def future_polling(jobs: int) -> Row:
         return job
 
     backend.run = counted_run  # type: ignore[method-assign]
-    work = []
-    for index in range(jobs * 10):
-        qc = QuantumCircuit(12, 12, name=f"exp_{index}")
-        qc.h(range(12))  # some work, so that the jobs are still running as wait() starts
-        qc.measure(range(12), range(12))
-        work.append(qc)
+    # Some work in each, so that the jobs are still running as wait() starts.
+    work = circuits(jobs * 10, width=12, superpose=True)
     with manager() as jm:
         job_set = jm.run(work, backend, max_experiments_per_job=10, shots=100)
         job_set.wait()
