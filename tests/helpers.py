@@ -84,3 +84,17 @@ class LookupBackend(ScriptedBackend):
     def retrieve_job(self, job_id: str) -> Any:
         self.looked_up.append(job_id)
         return super().retrieve_job(job_id)
+
+
+def runtime_local_sampler(device: Any) -> Any:
+    """qiskit-ibm-runtime's SamplerV2 in local testing mode on ``device`` (no network)."""
+    import warnings
+
+    from qiskit_ibm_runtime import SamplerV2
+
+    with warnings.catch_warnings():
+        # Deprecated in qiskit-ibm-runtime 0.50 in favour of the executor-based Sampler.
+        warnings.filterwarnings(
+            "ignore", message="The SamplerV2 class is deprecated", category=DeprecationWarning
+        )
+        return SamplerV2(mode=device)

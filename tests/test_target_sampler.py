@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import warnings
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -25,7 +24,7 @@ from qiskit.providers.basic_provider import BasicSimulator
 from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
 from qiskit.result import Result
 
-from helpers import ghz, two_registers
+from helpers import ghz, runtime_local_sampler, two_registers
 from managedjob._wait import job_future, wait_for_final_state
 from managedjob.exceptions import InvalidInputError, JobTimeoutError, UnsupportedRunOptionError
 from managedjob.targets import Target, TargetLimits
@@ -58,15 +57,9 @@ def loose_clbits() -> QuantumCircuit:
 
 def runtime_sampler() -> Any:
     """qiskit-ibm-runtime's SamplerV2 in local testing mode (no network)."""
-    from qiskit_ibm_runtime import SamplerV2
     from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-    with warnings.catch_warnings():
-        # Deprecated in qiskit-ibm-runtime 0.50 in favour of the executor-based Sampler.
-        warnings.filterwarnings(
-            "ignore", message="The SamplerV2 class is deprecated", category=DeprecationWarning
-        )
-        return SamplerV2(mode=FakeManilaV2())
+    return runtime_local_sampler(FakeManilaV2())
 
 
 @pytest.fixture(scope="module")

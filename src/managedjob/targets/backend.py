@@ -12,7 +12,11 @@ being simulated on the backend object itself, so two ``run()`` calls at once
 on one instance corrupt each other (an ``IndexError`` deep in the simulator,
 or wrong counts). Its runs are therefore made one at a time per instance,
 whatever ``max_parallel_submits`` says; they gain nothing from running at
-once anyway, since the simulation holds the interpreter lock.
+once anyway, since the simulation holds the interpreter lock. The fake
+devices of qiskit-ibm-runtime build their noisy simulator on their first
+``run()``; it is built once before the first submission
+(:func:`managedjob.targets._devices.prepare_backend`), else concurrent first
+jobs run without noise.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from qiskit.providers import JobV1
 
 from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
 from managedjob.targets._base import TargetLimits
+from managedjob.targets._devices import prepare_backend
 
 __all__ = ["BackendTarget"]
 
@@ -182,6 +187,7 @@ class BackendTarget:
             kwargs["job_name"] = job_name
         if self._passes_tags:
             kwargs["job_tags"] = list(job_tags)
+        prepare_backend(self._backend)
         with self._run_lock:
             return self._run(list(circuits), **kwargs)
 

@@ -58,6 +58,7 @@ from managedjob.exceptions import (
     UnsupportedRunOptionError,
 )
 from managedjob.targets._base import TargetLimits
+from managedjob.targets._devices import prepare_backend
 
 __all__ = ["PrimitiveJobV1", "SamplerTarget", "is_sampler", "job_status_from"]
 
@@ -585,6 +586,7 @@ class SamplerTarget:
         shots = self._shots(run_config)
         seed = _as_int(run_config.get("seed_simulator"))
         pubs = [add_loose_clbit_registers(circuit) for circuit in circuits]
+        prepare_backend(self._backend)
         primitive_job = self._run(pubs, shots, seed)
         return PrimitiveJobV1(
             primitive_job,
