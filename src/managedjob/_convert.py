@@ -37,11 +37,11 @@ from qiskit.primitives import BitArray, PrimitiveResult
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult, ExperimentResultData
 
+from managedjob._naming import LOOSE_CLBIT_PREFIX
 from managedjob.exceptions import ResultDataNotAvailableError
 
 __all__ = ["add_loose_clbit_registers", "primitive_result_to_result"]
 
-_LOOSE_PREFIX = "mj_loose_clbit_"
 _U64_BITS = 64
 _MIN_TALLY = 256
 
@@ -80,7 +80,7 @@ def _loose_register_names(circuit: QuantumCircuit) -> dict[int, str]:
     for index, bit in enumerate(circuit.clbits):
         if circuit.find_bit(bit).registers:
             continue
-        name = f"{_LOOSE_PREFIX}{index}"
+        name = f"{LOOSE_CLBIT_PREFIX}{index}"
         while name in taken:
             name += "_"
         taken.add(name)

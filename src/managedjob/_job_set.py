@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import threading
 import time
 import uuid
@@ -28,6 +27,7 @@ from managedjob._journal import (
     reattach,
 )
 from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, experiment_name
+from managedjob._naming import INTERNAL_TAG_PREFIX, JOB_NAME_FORMAT, JOB_NAME_RE, JOB_SET_ID_PREFIX
 from managedjob._report import format_job_details, format_status_counts
 from managedjob._results import Experiment, ExperimentIndex, ManagedResults
 from managedjob._retry import RetryPolicy
@@ -56,11 +56,6 @@ __all__ = ["ManagedJobSet"]
 
 logger = logging.getLogger(__name__)
 
-JOB_NAME_FORMAT = "{}_{}_"
-"""A job's name: the set's name, then the job's index in the set."""
-JOB_NAME_RE = re.compile(r"(.*)_([0-9]+)_$")
-#: Tags that targets add for their own bookkeeping; not shown as the set's tags.
-INTERNAL_TAG_PREFIX = "managedjob:"
 
 DEFAULT_MAX_PARALLEL_SUBMITS = 16
 DEFAULT_MAX_PARALLEL_FETCHES = 16
@@ -202,7 +197,7 @@ class ManagedJobSet:
     #: The class of the jobs a set makes; a subclass may plug in its own.
     managed_job_class: type[ManagedJob] = ManagedJob
 
-    _id_prefix = "ibmq_jobset_"
+    _id_prefix = JOB_SET_ID_PREFIX
     _id_suffix = "_"
 
     def __init__(

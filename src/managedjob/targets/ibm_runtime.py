@@ -85,7 +85,14 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.providers import BackendV2, JobError, JobV1
 from qiskit.result import Result
 
-from managedjob._convert import _LOOSE_PREFIX
+from managedjob._naming import (
+    INTERNAL_TAG_PREFIX,
+    JOB_NAME_RE,
+    LOOSE_CLBIT_PREFIX,
+    MEMORY_TAG,
+    NAME_TAG_PREFIX,
+    SLICE_TAG_PREFIX,
+)
 from managedjob.exceptions import (
     InvalidInputError,
     JobLimitError,
@@ -122,13 +129,8 @@ DEFAULT_PAGE_SIZE = 1000
 
 _JOB_LIMIT_CODE = 3458
 _QUOTA_CODE = 4317
-_TAG_PREFIX = "managedjob:"
-_NAME_TAG = "managedjob:name:"
-_SLICE_TAG = "managedjob:slice:"
-_MEMORY_TAG = "managedjob:memory"
 _MAX_NAME_CHARS = 100
-_SLICE_RE = re.compile(r"^managedjob:slice:(\d+):(?:(\d+)-(\d+)|(\d+))$")
-_JOB_NAME_RE = re.compile(r"(.*)_([0-9]+)_$")
+_SLICE_RE = re.compile(rf"^{re.escape(SLICE_TAG_PREFIX)}(\d+):(?:(\d+)-(\d+)|(\d+))$")
 _ERROR_CODE_RE = re.compile(r"(?:error\s*code|\"code\")\W{0,3}(\d{4})\b", re.IGNORECASE)
 _PENDING_LIMIT_RE = re.compile(
     r"limit of (\d+) pending jobs|maximum number \((\d+)\) of concurrent jobs|"
@@ -136,7 +138,7 @@ _PENDING_LIMIT_RE = re.compile(
     re.IGNORECASE,
 )
 _QUOTA_RE = re.compile(r"monthly quota", re.IGNORECASE)
-_LOOSE_NAME_RE = re.compile(rf"^{re.escape(_LOOSE_PREFIX)}(\d+)_*$")
+_LOOSE_NAME_RE = re.compile(rf"^{re.escape(LOOSE_CLBIT_PREFIX)}(\d+)_*$")
 _SAMPLER_DEPRECATION = "The SamplerV2 class is deprecated"
 # Held while a runtime SamplerV2 is built with its deprecation warning silenced:
 # warnings.catch_warnings changes process-wide state.
@@ -281,10 +283,10 @@ def _parse_tags(tags: Sequence[str]) -> _TagInfo:
     set_name = None
     memory = False
     for tag in tags:
-        if tag == _MEMORY_TAG:
+        if tag == MEMORY_TAG:
             memory = True
-        elif tag.startswith(_NAME_TAG):
-            set_name = tag[len(_NAME_TAG) :]
+        elif tag.startswith(NAME_TAG_PREFIX):
+            set_name = tag[len(NAME_TAG_PREFIX) :]
         else:
             matched = _SLICE_RE.match(tag)
             if matched is None:
@@ -301,16 +303,16 @@ def _parse_tags(tags: Sequence[str]) -> _TagInfo:
 def _slice_tags(job_name: str, count: int, start_index: int | None, memory: bool) -> list[str]:
     """Return managedjob's own tags for one job."""
     tags: list[str] = []
-    matched = _JOB_NAME_RE.match(job_name)
+    matched = JOB_NAME_RE.match(job_name)
     if matched is not None:
-        tags.append(_NAME_TAG + matched.group(1)[:_MAX_NAME_CHARS])
+        tags.append(NAME_TAG_PREFIX + matched.group(1)[:_MAX_NAME_CHARS])
         index = int(matched.group(2))
         if start_index is None:
-            tags.append(f"{_SLICE_TAG}{index}:{count}")
+            tags.append(f"{SLICE_TAG_PREFIX}{index}:{count}")
         else:
-            tags.append(f"{_SLICE_TAG}{index}:{start_index}-{start_index + count - 1}")
+            tags.append(f"{SLICE_TAG_PREFIX}{index}:{start_index}-{start_index + count - 1}")
     if memory:
-        tags.append(_MEMORY_TAG)
+        tags.append(MEMORY_TAG)
     return tags
 
 
@@ -628,7 +630,7 @@ class IBMRuntimeJobV1(PrimitiveJobV1):
                 "replacement_tags, additional_tags or removal_tags"
             )
         current = self.tags()
-        own = [tag for tag in current if tag.startswith(_TAG_PREFIX)]
+        own = [tag for tag in current if tag.startswith(INTERNAL_TAG_PREFIX)]
         if replacement_tags is not None:
             theirs = list(replacement_tags)
         else:
@@ -636,7 +638,7 @@ class IBMRuntimeJobV1(PrimitiveJobV1):
             theirs = [
                 tag
                 for tag in [*current, *(additional_tags or ())]
-                if not tag.startswith(_TAG_PREFIX) and tag not in removed
+                if not tag.startswith(INTERNAL_TAG_PREFIX) and tag not in removed
             ]
         return self._replace_tags(list(dict.fromkeys([*theirs, *own])))
 
@@ -646,10 +648,10 @@ class IBMRuntimeJobV1(PrimitiveJobV1):
         Returns:
             The new name.
         """
-        matched = _JOB_NAME_RE.match(name)
+        matched = JOB_NAME_RE.match(name)
         if matched is not None:
-            tags = [tag for tag in self.tags() if not tag.startswith(_NAME_TAG)]
-            tags.append(_NAME_TAG + matched.group(1)[:_MAX_NAME_CHARS])
+            tags = [tag for tag in self.tags() if not tag.startswith(NAME_TAG_PREFIX)]
+            tags.append(NAME_TAG_PREFIX + matched.group(1)[:_MAX_NAME_CHARS])
             self._replace_tags(tags)
         self._job_name = name
         return name
