@@ -23,11 +23,11 @@ PACKAGE = SRC / "managedjob"
 LAYERS: list[tuple[str, ...]] = [
     ("managedjob.exceptions", "managedjob._checks", "managedjob._naming"),
     ("managedjob._wait", "managedjob._retry", "managedjob._split"),
-    ("managedjob._convert", "managedjob._qobj"),
+    ("managedjob._convert", "managedjob._qobj", "managedjob._pubs"),
     ("managedjob.targets",),
     ("managedjob._managed_job", "managedjob._watch"),
     ("managedjob._journal",),
-    ("managedjob._results", "managedjob._report", "managedjob._job_set"),
+    ("managedjob._results", "managedjob._report", "managedjob._job_set", "managedjob._restore"),
     ("managedjob._manager", "managedjob._managed_backend"),
     ("managedjob.cli", "managedjob", "managedjob.__main__"),
 ]
