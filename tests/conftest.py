@@ -2,11 +2,58 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import platformdirs
 import pytest
 
 # ---------------------------------------------------------------- journal
+
+
+def _user_journal() -> Path:
+    """Where a ``JobManager()`` told nothing would journal for this user."""
+    configured = os.environ.get("MANAGEDJOB_JOURNAL")
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_data_path("managedjob", appauthor=False) / "journal.sqlite3"
+
+
+def _footprint(path: Path) -> list[tuple[str, int, int]]:
+    """The journal file and its SQLite companions as they are now."""
+    found = []
+    for candidate in (
+        path,
+        path.with_name(path.name + "-wal"),
+        path.with_name(path.name + "-shm"),
+    ):
+        try:
+            stat = candidate.stat()
+        except OSError:
+            continue
+        found.append((candidate.name, stat.st_size, stat.st_mtime_ns))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def users_files_untouched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Keep the whole session, module-scoped fixtures included, out of the user's files.
+
+    The user's journal (``$MANAGEDJOB_JOURNAL`` or the user data directory)
+    is noted before the first test and checked after the last: a test that
+    wrote there fails the run. Meanwhile the journal and the data directory
+    point into a temporary directory.
+    """
+    users = _user_journal()
+    before = _footprint(users)
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MANAGEDJOB_JOURNAL", str(home / "session-journal.sqlite3"))
+        patch.setenv("XDG_DATA_HOME", str(home / "data"))
+        yield
+    after = _footprint(users)
+    assert after == before, f"the test suite wrote to the user's journal {users}"
 
 
 @pytest.fixture(autouse=True)
