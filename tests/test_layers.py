@@ -22,7 +22,7 @@ PACKAGE = SRC / "managedjob"
 # Lowest first. A module's layer is that of the longest prefix listed.
 LAYERS: list[tuple[str, ...]] = [
     ("managedjob.exceptions", "managedjob._checks", "managedjob._naming"),
-    ("managedjob._wait", "managedjob._retry", "managedjob._split"),
+    ("managedjob._wait", "managedjob._retry", "managedjob._split", "managedjob._limits"),
     ("managedjob._convert", "managedjob._qobj", "managedjob._pubs"),
     ("managedjob.targets",),
     ("managedjob._managed_job", "managedjob._watch"),
