@@ -2,21 +2,78 @@
 
 from __future__ import annotations
 
+import math
+import re
 import warnings
+from collections.abc import Mapping
+from typing import Any
 
 from managedjob.exceptions import InvalidInputError
 
-__all__ = ["check_positive_int", "check_timeout", "warn_job_share_level"]
+__all__ = [
+    "check_positive_int",
+    "check_run_values",
+    "check_timeout",
+    "drop_unset_options",
+    "secret_options",
+    "warn_job_share_level",
+]
+
+# Run options whose name says they hold a credential; never written to disk.
+_SECRET_NAME = re.compile(
+    r"(^|_)(api_?key|token|password|passwd|secret|credentials?|auth|private_key)($|_)",
+    re.IGNORECASE,
+)
 
 
-def check_timeout(timeout: float | None) -> None:
-    """Reject a negative timeout.
+def check_timeout(timeout: object) -> None:
+    """Reject a timeout that is not ``None`` or a number of seconds at least 0.
 
     Raises:
-        InvalidInputError: Naming the value.
+        InvalidInputError: Naming the value (a string, a bool, NaN, a negative).
     """
-    if timeout is not None and timeout < 0:
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise InvalidInputError(f"timeout must be a number of seconds or None, not {timeout!r}")
+    if math.isnan(timeout) or timeout < 0:
         raise InvalidInputError(f"timeout must not be negative, not {timeout!r}")
+
+
+def drop_unset_options(run_config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the run options without those set to ``None``.
+
+    In the legacy API, as in the backends' ``run()`` of that time, an option
+    given as ``None`` meant "not set": such options are left out rather than
+    checked against the target.
+    """
+    return {key: value for key, value in run_config.items() if value is not None}
+
+
+def check_run_values(run_config: Mapping[str, Any]) -> None:
+    """Reject values of the common run options that no target could honour.
+
+    ``shots`` must be a positive ``int`` (not a bool, a float or a string);
+    ``memory`` a bool.
+
+    Raises:
+        InvalidInputError: Naming the option and its value.
+    """
+    if "shots" in run_config:
+        shots = run_config["shots"]
+        if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+            raise InvalidInputError(
+                f"run option 'shots' must be a positive integer, not {shots!r}"
+            )
+    if "memory" in run_config and not isinstance(run_config["memory"], bool):
+        raise InvalidInputError(
+            f"run option 'memory' must be True or False, not {run_config['memory']!r}"
+        )
+
+
+def secret_options(run_config: Mapping[str, Any]) -> list[str]:
+    """Return the names of run options that look like credentials (``api_key``, ``token``, ...)."""
+    return sorted(key for key in run_config if _SECRET_NAME.search(key))
 
 
 def check_positive_int(name: str, value: object) -> None:
