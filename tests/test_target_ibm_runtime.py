@@ -42,10 +42,12 @@ from managedjob.targets.ibm_runtime import (
     IBMRuntimeJobV1,
     IBMRuntimeQuotaError,
     IBMRuntimeTarget,
-    _translate_submit_error,
     estimate_payload_bytes,
     is_ibm_runtime,
     is_runtime_service,
+)
+from managedjob.targets.ibm_runtime._errors import (
+    translate_submit_error as _translate_submit_error,
 )
 from managedjob.testing import (
     FakeClock,

@@ -124,6 +124,7 @@ from managedjob.exceptions import (
     JobTimeoutError,
     UnsupportedRunOptionError,
 )
+from managedjob.targets.ibm_runtime import RuntimeClient, register_runtime_client
 
 __all__ = [
     "BareJob",
@@ -1808,3 +1809,25 @@ class FakeRuntimeService:
             f"<FakeRuntimeService {self.instance!r}: {len(self.submitted)} jobs, "
             f"{self.submit_calls} submissions>"
         )
+
+
+class _FakeRuntimeClient(RuntimeClient):
+    """The fakes above as a runtime client: IBM runtime targets drive them like the real ones."""
+
+    def is_mode(self, obj: object) -> bool:
+        return isinstance(obj, (FakeRuntimeBackend, FakeRuntimeSession))
+
+    def is_session(self, obj: object) -> bool:
+        return isinstance(obj, FakeRuntimeSession)
+
+    def is_service(self, obj: object) -> bool:
+        return isinstance(obj, FakeRuntimeService)
+
+    def sampler(self, mode: Any, options: Mapping[str, Any]) -> BaseSamplerV2:
+        return FakeRuntimeSampler(mode=mode, options=options)
+
+    def batch(self, backend: Any) -> Any:
+        return FakeRuntimeBatch(backend=backend)
+
+
+register_runtime_client(_FakeRuntimeClient())

@@ -3,7 +3,10 @@
 The job manager picks an adapter once per run from the object passed as
 ``backend``:
 
-* an object that already implements :class:`Target` is used as it is;
+* an object that already implements :class:`Target` is used as it is
+  (a :class:`TargetBase`), or completed with the defaults of the
+  capabilities it lacks (an adapter of the smaller :class:`MinimalTarget`
+  protocol);
 * adapters registered with :func:`register_target` are asked in turn,
   the latest first (IBM Quantum runtime backends, batches and sessions are an
   :class:`IBMRuntimeTarget`; Sampler primitives a :class:`SamplerTarget`);
@@ -17,7 +20,16 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from managedjob.exceptions import InvalidInputError
-from managedjob.targets._base import FoundJob, JobFinder, Target, TargetLimits
+from managedjob.targets._adapt import complete_target
+from managedjob.targets._base import (
+    FoundJob,
+    JobFinder,
+    MinimalTarget,
+    Target,
+    TargetBase,
+    TargetLimits,
+)
+from managedjob.targets._payload import estimate_payload_bytes
 from managedjob.targets.backend import BackendTarget
 from managedjob.targets.ibm_runtime import (
     IBMJobLimitError,
@@ -25,7 +37,6 @@ from managedjob.targets.ibm_runtime import (
     IBMRuntimeJobV1,
     IBMRuntimeQuotaError,
     IBMRuntimeTarget,
-    estimate_payload_bytes,
     is_ibm_runtime,
     is_runtime_service,
 )
@@ -40,9 +51,11 @@ __all__ = [
     "IBMRuntimeQuotaError",
     "IBMRuntimeTarget",
     "JobFinder",
+    "MinimalTarget",
     "PrimitiveJobV1",
     "SamplerTarget",
     "Target",
+    "TargetBase",
     "TargetLimits",
     "estimate_payload_bytes",
     "is_ibm_runtime",
@@ -79,17 +92,18 @@ class _Registry(Generic[_Made]):
         return None
 
 
-_targets: _Registry[Target] = _Registry()
+_targets: _Registry[MinimalTarget] = _Registry()
 _finders: _Registry[JobFinder] = _Registry()
 
 
 def register_target(
-    matches: Callable[[object], bool], factory: Callable[[object], Target]
+    matches: Callable[[object], bool], factory: Callable[[object], MinimalTarget]
 ) -> None:
     """Teach the job manager a new kind of target.
 
     Adapters registered later are asked first, so a specific adapter can
-    take over from a general one.
+    take over from a general one. The adapter may subclass
+    :class:`TargetBase` or have only the members of :class:`MinimalTarget`.
 
     Args:
         matches: Says whether an object passed as ``backend`` is of this kind.
@@ -99,17 +113,24 @@ def register_target(
 
 
 def resolve_target(backend: object) -> Target:
-    """Return the adapter for ``backend``.
+    """Return the adapter for ``backend``, with every member of :class:`Target`.
+
+    An adapter that has only the members of :class:`MinimalTarget` (passed
+    as ``backend``, or built by a registered factory) is completed with
+    :class:`TargetBase`'s defaults, once: resolving it again gives the same
+    target.
 
     Raises:
         InvalidInputError: If nothing can run circuits on ``backend``.
     """
     if backend is None:
         raise InvalidInputError("backend is None: pass a backend, a sampler or a target")
-    if isinstance(backend, Target):
+    if isinstance(backend, TargetBase):
         return backend
+    if isinstance(backend, MinimalTarget):
+        return complete_target(backend)
     target = _targets.make(backend)
-    return target if target is not None else BackendTarget(backend)
+    return complete_target(target) if target is not None else BackendTarget(backend)
 
 
 def register_job_finder(

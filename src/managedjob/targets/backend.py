@@ -33,7 +33,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobV1
 
 from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
-from managedjob.targets._base import TargetLimits
+from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets._devices import prepare_backend
 
 __all__ = ["BackendTarget"]
@@ -75,7 +75,7 @@ def _backend_name(backend: object) -> str:
     return name if isinstance(name, str) else type(backend).__name__
 
 
-class BackendTarget:
+class BackendTarget(TargetBase):
     """Runs circuits with ``backend.run(circuits, **run_config)``.
 
     Args:
@@ -180,8 +180,9 @@ class BackendTarget:
         job_name: str,
         job_tags: Sequence[str],
         run_config: Mapping[str, Any],
+        start_index: int | None = None,
     ) -> JobV1:
-        """Call ``backend.run`` with the circuits and run options."""
+        """Call ``backend.run`` with the circuits and run options; ``start_index`` is not used."""
         kwargs = dict(run_config)
         if self._passes_name:
             kwargs["job_name"] = job_name

@@ -57,7 +57,7 @@ from managedjob.exceptions import (
     JobTimeoutError,
     UnsupportedRunOptionError,
 )
-from managedjob.targets._base import TargetLimits
+from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets._devices import prepare_backend
 
 __all__ = ["PrimitiveJobV1", "SamplerTarget", "is_sampler", "job_status_from"]
@@ -385,7 +385,7 @@ def _has_measure(circuit: QuantumCircuit) -> bool:
     return False
 
 
-class SamplerTarget:
+class SamplerTarget(TargetBase):
     """Runs circuits with ``sampler.run(pubs, shots=...)`` on any Sampler primitive.
 
     Args:
@@ -570,8 +570,9 @@ class SamplerTarget:
         job_name: str,
         job_tags: Sequence[str],
         run_config: Mapping[str, Any],
+        start_index: int | None = None,
     ) -> PrimitiveJobV1:
-        """Run the circuits as one sampler job and wrap it.
+        """Run the circuits as one sampler job and wrap it; ``start_index`` is not used.
 
         Clbits outside every register get one-bit registers of their own on a
         copy of the circuit (see :func:`managedjob._convert.add_loose_clbit_registers`);

@@ -1,0 +1,41 @@
+"""How many bytes one circuit adds to a job's serialized inputs."""
+
+from __future__ import annotations
+
+import io
+
+from qiskit import qpy
+from qiskit.circuit import QuantumCircuit
+
+from managedjob.exceptions import InvalidInputError
+
+__all__ = ["estimate_payload_bytes"]
+
+
+def estimate_payload_bytes(circuit: QuantumCircuit) -> int:
+    """Return an upper bound of the bytes ``circuit`` adds to a runtime job's inputs.
+
+    The runtime client sends each circuit as QPY, compressed and base64
+    encoded; this counts the base64 length of the uncompressed QPY, plus a
+    little for the PUB around it, so compression only ever makes the real
+    size smaller.
+
+    Args:
+        circuit: A circuit as it will be submitted.
+
+    Returns:
+        The estimate, in bytes.
+
+    Raises:
+        InvalidInputError: If ``circuit`` cannot be serialized to QPY.
+    """
+    buffer = io.BytesIO()
+    try:
+        qpy.dump(circuit, buffer)
+    except Exception as err:
+        raise InvalidInputError(
+            f"circuit {getattr(circuit, 'name', circuit)!r} cannot be serialized to QPY "
+            f"for IBM Quantum: {err}"
+        ) from err
+    size = buffer.tell()
+    return 4 * ((size + 2) // 3) + 64
