@@ -41,13 +41,10 @@ from managedjob import (
     SystemClock,
 )
 from managedjob._journal import (
-    _BATCH_PREPARE_SECONDS,
     SCHEMA_VERSION,
     Journal,
     JournaledJob,
     JournalWarning,
-    _apply_migrations,
-    _encode,
     decode_circuits,
     decode_result,
     decode_run_config,
@@ -56,6 +53,9 @@ from managedjob._journal import (
     encode_result,
     encode_run_config,
 )
+from managedjob._journal._codec import _encode
+from managedjob._journal._schema import apply_migrations as _apply_migrations
+from managedjob._journal._writer import _BATCH_PREPARE_SECONDS
 from managedjob.testing import FakeClock, FakeRuntimeService, ScriptedBackend
 
 SRC = Path(managedjob.__file__).parent
@@ -157,7 +157,7 @@ def test_set_and_circuits_are_journaled_before_submission(
         (record,) = journal.job_sets()
         assert (record.name, record.tags, record.jobs) == ("early", ("t",), 3)
         # The circuits of the job being submitted are there already.
-        loaded = journal._load_circuits(record.job_set_id, call)
+        loaded = journal.load_circuits(record.job_set_id, call)
         seen.append((call, [circuit.name for circuit in loaded]))
 
     backend = ScriptedBackend(clock=clock, on_run=look)
@@ -192,12 +192,12 @@ def test_writes_a_submission_waits_for_go_first(journal_path: Path) -> None:
 
         return wrapped
 
-    busy = journal._write(step("busy", gate))  # holds the writer in its preparation
+    busy = journal.recording().write(step("busy", gate))  # holds the writer in its preparation
     assert entered.wait(10)
-    result = journal._write(step("result"))
-    first = journal._write(slow(step("slice 0")), urgent=True)
+    result = journal.recording().write(step("result"))
+    first = journal.recording().write(slow(step("slice 0")), urgent=True)
     checked = threading.Event()
-    second = journal._write(step("slice 1", checked), urgent=True)
+    second = journal.recording().write(step("slice 1", checked), urgent=True)
     gate.set()
     # The first slice is committed while the second is still being prepared.
     first.result(10)
