@@ -32,7 +32,9 @@ Format:
     is never written to. An older schema is migrated in place, in one
     transaction; a newer one is refused. Tables: ``job_sets``, ``slices``
     (one per job of the set) and ``attempts`` (one per submission of a slice:
-    a retry is a new attempt). Circuits are ``zlib``-compressed QPY;
+    a retry is a new attempt). Each set records its *workload*, what its
+    slices hold, which chooses the codec of its slices and results (schema
+    3; every set so far holds ``circuits``). Circuits are ``zlib``-compressed QPY;
     results are ``zlib``-compressed JSON of ``Result.to_dict()``, with numpy
     arrays, complex numbers and Qiskit state objects (``Statevector``,
     ``DensityMatrix``, ``Operator``) tagged so that they come back as they
@@ -100,6 +102,8 @@ Parts (each module one concern; none reaches into another's private names):
 """
 
 from managedjob._journal._codec import (
+    CIRCUITS,
+    WorkloadCodec,
     decode_circuits,
     decode_result,
     decode_run_config,
@@ -107,6 +111,8 @@ from managedjob._journal._codec import (
     encode_circuits,
     encode_result,
     encode_run_config,
+    register_workload,
+    workload_codec,
 )
 from managedjob._journal._front import Journal
 from managedjob._journal._jobs import JournaledJob
@@ -123,6 +129,7 @@ from managedjob._journal._store import ENV_VAR, default_journal_path
 from managedjob.exceptions import JournalError
 
 __all__ = [
+    "CIRCUITS",
     "ENV_VAR",
     "SCHEMA_VERSION",
     "AttemptRecord",
@@ -137,6 +144,7 @@ __all__ = [
     "SetRecorder",
     "SliceObserver",
     "StoredSet",
+    "WorkloadCodec",
     "decode_circuits",
     "decode_result",
     "decode_run_config",
@@ -146,4 +154,6 @@ __all__ = [
     "encode_result",
     "encode_run_config",
     "journal_warning",
+    "register_workload",
+    "workload_codec",
 ]

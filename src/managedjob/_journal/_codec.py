@@ -8,6 +8,11 @@ they come back as they were; anything else that is not JSON is kept as its
 by parameter name and matched to the circuits' parameters when read back. A
 run option that is not JSON is reported, not stored. Nothing is ever
 unpickled: only QPY and JSON are read.
+
+What a set's slices hold is its *workload* (recorded per set): each kind
+has a :class:`WorkloadCodec`, and ``circuits`` (the one kind so far) is
+the above. A set of another kind (Sampler/Estimator PUBs with
+``PrimitiveResult`` results) registers a codec of its own.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from qiskit import qpy
@@ -30,6 +35,9 @@ if TYPE_CHECKING:
     from managedjob.targets import Target
 
 __all__ = [
+    "CIRCUITS",
+    "CircuitsCodec",
+    "WorkloadCodec",
     "decode_circuits",
     "decode_result",
     "decode_run_config",
@@ -37,6 +45,8 @@ __all__ = [
     "encode_circuits",
     "encode_result",
     "encode_run_config",
+    "register_workload",
+    "workload_codec",
 ]
 
 _TAG = "$mj"
@@ -332,3 +342,99 @@ def describe_target(target: Target) -> dict[str, str]:
         "adapter": _qualname(type(target)),
         "class": _qualname(type(target.wrapped)),
     }
+
+
+# ---------------------------------------------------------------------- workloads
+
+CIRCUITS = "circuits"
+"""The workload of a job set of circuits whose results are ``qiskit.result.Result``."""
+
+
+class WorkloadCodec(Protocol):
+    """How the slices and results of one kind of job set are stored.
+
+    A job set records its workload kind; its slices, results and run options
+    are written and read by the codec registered for that kind.
+    """
+
+    @property
+    def kind(self) -> str:
+        """The workload kind, as the journal records it."""
+        ...
+
+    def encode_slice(self, items: Sequence[Any]) -> bytes:
+        """Return the experiments of one slice as bytes."""
+        ...
+
+    def decode_slice(self, blob: bytes) -> list[Any]:
+        """Rebuild the experiments of one slice."""
+        ...
+
+    def names(self, items: Sequence[Any]) -> list[str | None]:
+        """Return the names of the experiments of one slice."""
+        ...
+
+    def encode_result(self, result: Any) -> bytes:
+        """Return the result of one job as bytes."""
+        ...
+
+    def decode_result(self, blob: bytes) -> Any:
+        """Rebuild the result of one job."""
+        ...
+
+    def decode_run_config(self, text: str, items: Sequence[Any]) -> dict[str, Any]:
+        """Rebuild the run options of a slice of ``items``."""
+        ...
+
+
+class CircuitsCodec:
+    """Circuits as QPY, results as tagged JSON of ``Result.to_dict()``."""
+
+    kind = CIRCUITS
+
+    def encode_slice(self, items: Sequence[Any]) -> bytes:
+        """Return circuits as compressed QPY."""
+        return encode_circuits(items)
+
+    def decode_slice(self, blob: bytes) -> list[Any]:
+        """Rebuild circuits from compressed QPY."""
+        return decode_circuits(blob)
+
+    def names(self, items: Sequence[Any]) -> list[str | None]:
+        """Return the circuits' names."""
+        return [circuit.name for circuit in items]
+
+    def encode_result(self, result: Any) -> bytes:
+        """Return a ``Result`` as compressed JSON."""
+        return encode_result(result)
+
+    def decode_result(self, blob: bytes) -> Any:
+        """Rebuild a ``Result``."""
+        return decode_result(blob)
+
+    def decode_run_config(self, text: str, items: Sequence[Any]) -> dict[str, Any]:
+        """Rebuild run options; parameter names become the circuits' parameters."""
+        return decode_run_config(text, items)
+
+
+_WORKLOADS: dict[str, WorkloadCodec] = {CIRCUITS: CircuitsCodec()}
+
+
+def register_workload(codec: WorkloadCodec) -> None:
+    """Make ``codec`` the one that stores job sets of its workload kind."""
+    _WORKLOADS[codec.kind] = codec
+
+
+def workload_codec(kind: str) -> WorkloadCodec:
+    """Return the codec of a workload kind.
+
+    Raises:
+        ValueError: If no codec knows the kind (a set written by a newer
+            managedjob).
+    """
+    try:
+        return _WORKLOADS[kind]
+    except KeyError:
+        raise ValueError(
+            f"its workload {kind!r} is not one this version of managedjob can read"
+        ) from None

@@ -221,12 +221,13 @@ class Journal:
             JournalError: If the journal cannot be read or lacks some circuits.
         """
         rows = self._store.rows_of_set(
-            "SELECT idx, circuits, circuits_error FROM slices WHERE set_id = ? ORDER BY idx",
+            "SELECT s.idx, s.circuits, s.circuits_error, j.workload FROM slices s "
+            "JOIN job_sets j ON j.id = s.set_id WHERE s.set_id = ? ORDER BY s.idx",
             job_set_id,
         )
         circuits: list[QuantumCircuit] = []
-        for index, blob, error in rows:
-            circuits.extend(self._store.slice_circuits(job_set_id, index, blob, error))
+        for index, blob, error, workload in rows:
+            circuits.extend(self._store.slice_circuits(job_set_id, index, blob, error, workload))
         return circuits
 
     def delete_job_set(self, job_set_id: str) -> bool:

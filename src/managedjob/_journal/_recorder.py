@@ -26,11 +26,11 @@ from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
 from managedjob._journal._codec import (
-    decode_run_config,
+    CIRCUITS,
+    WorkloadCodec,
     describe_target,
-    encode_circuits,
-    encode_result,
     encode_run_config,
+    workload_codec,
 )
 from managedjob._journal._policy import JournalPolicy, journal_warning
 from managedjob._journal._records import StoredSet
@@ -127,6 +127,7 @@ class JournalRecorder:
         slices: Sequence[tuple[int, int, Sequence[QuantumCircuit], str]],
         max_resubmits: int,
         policy: JournalPolicy,
+        workload: str = CIRCUITS,
     ) -> SetRecorder:
         """Journal a set before its submission; return the handle for its later records.
 
@@ -135,9 +136,13 @@ class JournalRecorder:
         and its attempt recorder's :meth:`AttemptRecorder.wait_ready` waits
         for them.
 
+        ``workload`` is what the slices hold: it chooses the codec of their
+        experiments and results (see :func:`workload_codec`).
+
         Raises:
             JournalError: If the set cannot be written.
         """
+        codec = workload_codec(workload)
         config_json, unsaved = encode_run_config(run_config)
         if unsaved:
             journal_warning(
@@ -156,6 +161,7 @@ class JournalRecorder:
             json.dumps(unsaved),
             sum(len(circuits) for _, _, circuits, _ in slices),
             max_resubmits,
+            codec.kind,
         )
 
         # The set's shape goes in with its row, so that a reader never sees
@@ -170,7 +176,8 @@ class JournalRecorder:
         def insert_set(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO job_sets (id, name, tags, created_at, target, run_config, "
-                "unsaved_options, experiments, max_resubmits) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "unsaved_options, experiments, max_resubmits, workload) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
             conn.executemany(
@@ -183,29 +190,43 @@ class JournalRecorder:
             )
 
         self.write_now(insert_set, urgent=True)
-        recorder = SetRecorder(self, job_set_id, policy, unsaved, config_json)
+        recorder = SetRecorder(self, job_set_id, policy, unsaved, config_json, codec)
         previous: threading.Event | None = None
         for index, (start, end, circuits, _) in enumerate(slices):
             ready = self.write(
-                _slice_writer(self.path, job_set_id, index, start, end, list(circuits)),
+                _slice_writer(self.path, codec, job_set_id, index, start, end, list(circuits)),
                 urgent=True,
             )
             previous = recorder.add_first_attempt(index, ready, after=previous).passed
         return recorder
 
     def reopen(self, stored: StoredSet, policy: JournalPolicy) -> SetRecorder:
-        """Return the recorder of a set rebuilt from the journal, for its later records."""
+        """Return the recorder of a set rebuilt from the journal, for its later records.
+
+        Raises:
+            JournalError: If no codec knows the set's workload.
+        """
+        try:
+            codec = workload_codec(stored.workload)
+        except ValueError as err:
+            raise JournalError(
+                f"job set {stored.record.job_set_id} in the journal {self.path} cannot be "
+                f"rebuilt: {err}",
+                self.path,
+            ) from err
         return SetRecorder(
             self,
             stored.record.job_set_id,
             policy,
             stored.unsaved_options,
             stored.run_config,
+            codec,
         )
 
 
 def _slice_writer(
     path: Path,
+    codec: WorkloadCodec,
     job_set_id: str,
     index: int,
     start: int,
@@ -215,10 +236,10 @@ def _slice_writer(
     """Write the names and circuits of a slice whose row is already there."""
 
     def prepare() -> Apply:
-        names = json.dumps([circuit.name for circuit in circuits])
+        names = json.dumps(codec.names(circuits))
         blob: bytes | None
         try:
-            blob, problem = encode_circuits(circuits), None
+            blob, problem = codec.encode_slice(circuits), None
         except Exception as err:
             blob, problem = None, f"{type(err).__name__}: {err}"
             # This runs in the writer thread: log, where a warning could be lost.
@@ -254,8 +275,10 @@ class SetRecorder:
         policy: JournalPolicy,
         unsaved_options: Sequence[str],
         run_config: str,
+        codec: WorkloadCodec,
     ) -> None:
         self.journal = journal
+        self.codec = codec
         self.job_set_id = job_set_id
         # A set that runs on without its journal says so once.
         self.policy = policy.once()
@@ -313,7 +336,7 @@ class SetRecorder:
     ) -> tuple[list[QuantumCircuit], dict[str, Any], dict[str, Any]]:
         """Return a slice's circuits, run options and Qobj options, from the journal."""
         circuits = self.journal.load_circuits(self.job_set_id, index)
-        run_config = decode_run_config(self._run_config, circuits)
+        run_config = self.codec.decode_run_config(self._run_config, circuits)
         qobj_options = {key: run_config.pop(key) for key in QOBJ_ONLY_OPTIONS & run_config.keys()}
         return circuits, run_config, qobj_options
 
@@ -430,9 +453,10 @@ class AttemptRecorder:
             self._recorded = kind
         key = self._key()
         finished_at = time.time()
+        codec = self.owner.codec
 
         def prepare() -> Apply:
-            blob = None if result is None else encode_result(result)
+            blob = None if result is None else codec.encode_result(result)
             row = (*key, status.name, text, blob, finished_at)
 
             def apply(conn: sqlite3.Connection) -> None:

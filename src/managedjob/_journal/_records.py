@@ -122,6 +122,7 @@ class StoredSet:
     unsaved_options: list[str]
     max_resubmits: int
     slices: list[StoredSlice]
+    workload: str = "circuits"
 
 
 # Only a slice's latest attempt counts.

@@ -12,7 +12,7 @@ import sqlite3
 
 __all__ = ["APPLICATION", "SCHEMA_VERSION", "apply_migrations"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The journal schema this version of managedjob writes."""
 APPLICATION = "managedjob-journal"
 """The application marker in the ``meta`` table of every journal."""
@@ -80,6 +80,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE slices_v2 RENAME TO slices",
         "CREATE INDEX job_sets_created_at ON job_sets (created_at)",
     ),
+    # 2 -> 3: what a set's slices hold (the codec its slices and results use);
+    # every set written before is one of circuits.
+    ("ALTER TABLE job_sets ADD COLUMN workload TEXT NOT NULL DEFAULT 'circuits'",),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 

@@ -24,7 +24,7 @@ import platformdirs
 from qiskit.circuit import QuantumCircuit
 from qiskit.result import Result
 
-from managedjob._journal._codec import decode_circuits, decode_result
+from managedjob._journal._codec import CIRCUITS, workload_codec
 from managedjob._journal._records import (
     RECORD_QUERY,
     StoredAttempt,
@@ -257,9 +257,16 @@ class JournalStore:
         return rows
 
     def slice_circuits(
-        self, job_set_id: str, index: int, blob: bytes | None, error: str | None
+        self,
+        job_set_id: str,
+        index: int,
+        blob: bytes | None,
+        error: str | None,
+        workload: str = CIRCUITS,
     ) -> list[QuantumCircuit]:
         """Decode the circuits of job ``index`` of a set, read with their error column.
+
+        The set's ``workload`` chooses the codec.
 
         Raises:
             JournalError: If there are none (``error`` says why) or they cannot be read.
@@ -272,7 +279,8 @@ class JournalStore:
                 self._path,
             )
         try:
-            return decode_circuits(blob)
+            items: list[QuantumCircuit] = workload_codec(workload).decode_slice(blob)
+            return items
         except Exception as err:
             raise JournalError(
                 f"the circuits of job {index} of job set {job_set_id} in the journal "
@@ -288,7 +296,8 @@ class JournalStore:
         """
         with self.reading() as conn:
             row = conn.execute(
-                "SELECT circuits, circuits_error FROM slices WHERE set_id = ? AND idx = ?",
+                "SELECT s.circuits, s.circuits_error, j.workload FROM slices s "
+                "JOIN job_sets j ON j.id = s.set_id WHERE s.set_id = ? AND s.idx = ?",
                 (job_set_id, index),
             ).fetchone()
         if row is None:
@@ -296,7 +305,7 @@ class JournalStore:
                 f"job {index} of job set {job_set_id} is not in the journal {self._path}",
                 self._path,
             )
-        return self.slice_circuits(job_set_id, index, row[0], row[1])
+        return self.slice_circuits(job_set_id, index, row[0], row[1], row[2])
 
     def load_result(self, job_set_id: str, index: int, attempt: int) -> Result:
         """Return the result of one attempt of job ``index`` of a set.
@@ -306,7 +315,8 @@ class JournalStore:
         """
         with self.reading() as conn:
             row = conn.execute(
-                "SELECT result FROM attempts WHERE set_id = ? AND idx = ? AND attempt = ?",
+                "SELECT a.result, j.workload FROM attempts a JOIN job_sets j ON j.id = a.set_id "
+                "WHERE a.set_id = ? AND a.idx = ? AND a.attempt = ?",
                 (job_set_id, index, attempt),
             ).fetchone()
         if row is None or row[0] is None:
@@ -316,7 +326,8 @@ class JournalStore:
                 self._path,
             )
         try:
-            return decode_result(row[0])
+            result: Result = workload_codec(row[1]).decode_result(row[0])
+            return result
         except Exception as err:
             raise JournalError(
                 f"the result of job {index} of job set {job_set_id} in the journal "
@@ -338,7 +349,8 @@ class JournalStore:
                     f"{job_set_id} is not a known job set: it is not in the journal {self._path}."
                 )
             extra = conn.execute(
-                "SELECT run_config, unsaved_options, max_resubmits FROM job_sets WHERE id = ?",
+                "SELECT run_config, unsaved_options, max_resubmits, workload FROM job_sets "
+                "WHERE id = ?",
                 (job_set_id,),
             ).fetchone()
             slice_rows = conn.execute(
@@ -373,6 +385,7 @@ class JournalStore:
             run_config=extra[0],
             unsaved_options=list(json.loads(extra[1])),
             max_resubmits=int(extra[2]),
+            workload=str(extra[3]),
             slices=slices,
         )
 
