@@ -19,7 +19,14 @@ from qiskit.providers import JobStatus
 
 from helpers import LookupBackend, basis_circuit, expected_key, wait_until
 from managedjob import IBMQManagedResultDataNotAvailable, JobManager
-from managedjob._journal import SCHEMA_VERSION, Journal, JournaledJob, JournalError, JournalWarning
+from managedjob._journal import (
+    SCHEMA_VERSION,
+    Journal,
+    JournaledJob,
+    JournalError,
+    JournalPolicy,
+    JournalWarning,
+)
 from managedjob.testing import FakeClock, ScriptedBackend
 
 POSIX = os.name == "posix"
@@ -340,6 +347,42 @@ def test_broken_journal_is_refused_and_left_alone(
             job_set = manager.run(circuits, backend, shots=2)
         assert job_set.results().get_counts() == [{expected_key(i): 2} for i in range(3)]
     assert path.read_bytes() == before
+
+
+# ---------------------------------------------------------------- the failure policy
+
+
+def test_a_required_journal_raises_the_failure(tmp_path: Path) -> None:
+    error = JournalError("disk full", tmp_path)
+    with pytest.raises(JournalError) as info:
+        JournalPolicy(True).failed(error, "Running without a journal")
+    assert info.value is error
+
+
+def test_a_required_journal_raises_the_error_that_names_the_consequence(tmp_path: Path) -> None:
+    error = JournalError("disk full", tmp_path)
+    wrapped = JournalError("experiments 0-1 were not submitted", tmp_path)
+    with pytest.raises(JournalError) as info:
+        JournalPolicy(True).failed(error, "runs on", raise_as=wrapped)
+    assert info.value is wrapped and info.value.__cause__ is error
+
+
+def test_an_optional_journal_warns_and_goes_on(tmp_path: Path) -> None:
+    policy = JournalPolicy(False)
+    for _ in range(2):
+        with pytest.warns(JournalWarning, match="^Running without a journal: disk full$"):
+            policy.failed(JournalError("disk full", tmp_path), "Running without a journal")
+
+
+def test_a_policy_for_one_set_warns_once(tmp_path: Path) -> None:
+    policy = JournalPolicy(False).once()
+    with pytest.warns(JournalWarning, match="not fully journaled"):
+        policy.failed(
+            JournalError("disk full", tmp_path), "Job set x runs on, not fully journaled"
+        )
+    policy.failed(JournalError("disk full", tmp_path), "Job set x runs on, not fully journaled")
+    with pytest.raises(JournalError):  # a required journal raises every time
+        JournalPolicy(True).once().failed(JournalError("disk full", tmp_path), "once")
 
 
 # ---------------------------------------------------------------- read-only

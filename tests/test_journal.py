@@ -41,13 +41,12 @@ from managedjob import (
     SystemClock,
 )
 from managedjob._journal import (
-    _BATCH_PREPARE_SECONDS,
+    CIRCUITS,
     SCHEMA_VERSION,
     Journal,
     JournaledJob,
+    JournalError,
     JournalWarning,
-    _apply_migrations,
-    _encode,
     decode_circuits,
     decode_result,
     decode_run_config,
@@ -55,7 +54,11 @@ from managedjob._journal import (
     encode_circuits,
     encode_result,
     encode_run_config,
+    workload_codec,
 )
+from managedjob._journal._codec import _encode
+from managedjob._journal._schema import apply_migrations as _apply_migrations
+from managedjob._journal._writer import _BATCH_PREPARE_SECONDS
 from managedjob.testing import FakeClock, FakeRuntimeService, ScriptedBackend
 
 SRC = Path(managedjob.__file__).parent
@@ -157,7 +160,7 @@ def test_set_and_circuits_are_journaled_before_submission(
         (record,) = journal.job_sets()
         assert (record.name, record.tags, record.jobs) == ("early", ("t",), 3)
         # The circuits of the job being submitted are there already.
-        loaded = journal._load_circuits(record.job_set_id, call)
+        loaded = journal.load_circuits(record.job_set_id, call)
         seen.append((call, [circuit.name for circuit in loaded]))
 
     backend = ScriptedBackend(clock=clock, on_run=look)
@@ -192,12 +195,12 @@ def test_writes_a_submission_waits_for_go_first(journal_path: Path) -> None:
 
         return wrapped
 
-    busy = journal._write(step("busy", gate))  # holds the writer in its preparation
+    busy = journal.recording().write(step("busy", gate))  # holds the writer in its preparation
     assert entered.wait(10)
-    result = journal._write(step("result"))
-    first = journal._write(slow(step("slice 0")), urgent=True)
+    result = journal.recording().write(step("result"))
+    first = journal.recording().write(slow(step("slice 0")), urgent=True)
     checked = threading.Event()
-    second = journal._write(step("slice 1", checked), urgent=True)
+    second = journal.recording().write(step("slice 1", checked), urgent=True)
     gate.set()
     # The first slice is committed while the second is still being prepared.
     first.result(10)
@@ -810,6 +813,68 @@ def test_schema_1_journal_is_migrated(tmp_path: Path, clock: FakeClock) -> None:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def test_schema_2_journal_is_migrated_to_a_set_of_circuits(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    backend = ScriptedBackend(clock=clock)
+    done = backend.run(circuits(2), shots=3)
+    path = tmp_path / "v2.sqlite3"
+    with sqlite3.connect(path) as conn:
+        _apply_migrations(conn, 0, 2)
+        conn.execute("INSERT INTO meta VALUES ('application', 'managedjob-journal')")
+        conn.execute(
+            "INSERT INTO job_sets (id, name, tags, created_at, target, run_config, experiments) "
+            "VALUES ('v2', 'two', '[]', ?, ?, '{}', 2)",
+            (time.time(), json.dumps({"name": "scripted_backend"})),
+        )
+        conn.execute(
+            "INSERT INTO slices (set_id, idx, start_index, end_index, names, circuits) "
+            "VALUES ('v2', 0, 0, 1, '[\"basis_0\", \"basis_1\"]', ?)",
+            (encode_circuits(circuits(2)),),
+        )
+        conn.execute(
+            "INSERT INTO attempts (set_id, idx, attempt, job_name, job_id, status, result) "
+            "VALUES ('v2', 0, 0, 'two_0_', ?, 'DONE', ?)",
+            (done.job_id(), encode_result(done.result())),
+        )
+    conn.close()
+    with reopen(path, clock) as manager:
+        found = manager.retrieve_job_set("v2")
+        assert found.results().get_counts() == [{expected_key(i): 3} for i in range(2)]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+        assert conn.execute("SELECT workload FROM job_sets").fetchall() == [("circuits",)]
+    conn.close()
+
+
+def test_a_set_records_its_workload(journal_path: Path, clock: FakeClock) -> None:
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(2), ScriptedBackend(clock=clock), shots=3)
+        job_set.results()
+    stored = Journal(journal_path).stored_job_set(job_set.job_set_id())
+    assert stored.workload == CIRCUITS
+    assert workload_codec(CIRCUITS).kind == CIRCUITS
+
+
+def test_a_set_of_an_unknown_workload_is_refused(journal_path: Path, clock: FakeClock) -> None:
+    with JobManager(clock=clock) as manager:
+        job_set = manager.run(circuits(2), ScriptedBackend(clock=clock), shots=3)
+        job_set.results()
+    set_id = job_set.job_set_id()
+    with sqlite3.connect(journal_path) as conn:
+        conn.execute("UPDATE job_sets SET workload = 'later' WHERE id = ?", (set_id,))
+    conn.close()
+    journal = Journal(journal_path)
+    with pytest.raises(JournalError, match="workload 'later'"):
+        journal.circuits(set_id)
+    with pytest.raises(JournalError, match="workload 'later'"):
+        journal.load_result(set_id, 0, 0)
+    with reopen(journal_path, clock) as other, pytest.raises(JournalError, match="'later'"):
+        other.retrieve_job_set(set_id)
+    (record,) = journal.job_sets()  # listing does not need the codec
+    assert record.job_set_id == set_id
 
 
 # ---------------------------------------------------------------- security

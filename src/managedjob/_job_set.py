@@ -21,14 +21,14 @@ from managedjob._checks import check_positive_int, check_timeout, warn_job_share
 from managedjob._journal import (
     Journal,
     JournalError,
+    JournalPolicy,
+    SetRecorder,
     SliceObserver,
-    _journal_warning,
-    _SetRecorder,
-    reattach,
 )
 from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, experiment_name
 from managedjob._naming import INTERNAL_TAG_PREFIX, JOB_NAME_FORMAT, JOB_NAME_RE, JOB_SET_ID_PREFIX
 from managedjob._report import format_job_details, format_status_counts
+from managedjob._restore import reattach
 from managedjob._results import Experiment, ExperimentIndex, ManagedResults
 from managedjob._retry import RetryPolicy
 from managedjob._wait import (
@@ -240,7 +240,7 @@ class ManagedJobSet:
         # rebuilt from it knows without its circuits.
         self._journal = journal
         self._journal_required = journal_required
-        self._recorder: _SetRecorder | None = None
+        self._recorder: SetRecorder | None = None
         self._names_hint: list[str | None] | None = None
         self._backend_name_hint: str | None = None
         # Resubmission: how often a failed job is resubmitted by itself, and
@@ -378,13 +378,14 @@ class ManagedJobSet:
         slices: list[list[QuantumCircuit]],
         job_names: list[str],
         max_resubmits: int,
-    ) -> _SetRecorder | None:
+    ) -> SetRecorder | None:
         """Journal the set before its submission; ``None`` if it has no journal."""
         journal = self._journal
         if journal is None:
             return None
+        policy = JournalPolicy(self._journal_required)
         try:
-            return journal._record_job_set(
+            return journal.recording().record_job_set(
                 job_set_id=self._id,
                 name=self._name,
                 tags=tags,
@@ -396,12 +397,10 @@ class ManagedJobSet:
                     for mjob, circuits, job_name in zip(jobs, slices, job_names, strict=True)
                 ],
                 max_resubmits=max_resubmits,
-                required=self._journal_required,
+                policy=policy,
             )
         except JournalError as err:
-            if self._journal_required:
-                raise
-            _journal_warning(f"Job set {self._id} runs without a journal: {err}")
+            policy.failed(err, f"Job set {self._id} runs without a journal")
             return None
 
     def _wait_for_submissions(self, timeout: float | None = None) -> bool:
@@ -630,7 +629,7 @@ class ManagedJobSet:
         target: Target | None,
         backend_name: str,
         max_resubmits: int,
-        recorder: _SetRecorder,
+        recorder: SetRecorder,
     ) -> None:
         """Take the state of a set rebuilt from the journal."""
         with self._state_lock:

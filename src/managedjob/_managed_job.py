@@ -679,7 +679,7 @@ class ManagedJob:
             self._watch()
 
     def _watch(self) -> None:
-        from managedjob._journal import watch_job
+        from managedjob._watch import watch_job
 
         watch_job(self)
 

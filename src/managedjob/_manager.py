@@ -20,8 +20,9 @@ from managedjob._job_set import (
     ManagedJobSet,
     validate_tags,
 )
-from managedjob._journal import Journal, JournalError, _journal_warning, restore_job_set
+from managedjob._journal import Journal, JournalError, JournalPolicy
 from managedjob._report import format_job_details, format_status_counts
+from managedjob._restore import restore_job_set
 from managedjob._retry import RetryPolicy
 from managedjob._split import Budget, effective_max_experiments, plan_slices
 from managedjob._wait import Clock, PollPolicy
@@ -184,9 +185,7 @@ class JobManager:
         try:
             return Journal(None if setting is True else setting)
         except JournalError as err:
-            if self._journal_required:
-                raise
-            _journal_warning(f"Running without a journal: {err}")
+            JournalPolicy(self._journal_required).failed(err, "Running without a journal")
             return None
 
     def __enter__(self) -> JobManager:
@@ -398,9 +397,7 @@ class JobManager:
         try:
             records = journal.job_sets(name=name, tags=tags, since=since, until=until)
         except JournalError as err:
-            if self._journal_required:
-                raise
-            _journal_warning(f"Cannot list the journaled job sets: {err}")
+            JournalPolicy(self._journal_required).failed(err, "Cannot list the journaled job sets")
             return job_sets
         for record in records:
             if record.job_set_id in known:
@@ -462,9 +459,9 @@ class JobManager:
             try:
                 journaled = journal.job_set(job_set_id) is not None
             except JournalError as err:
-                if self._journal_required:
-                    raise
-                _journal_warning(f"Cannot look job set {job_set_id} up in the journal: {err}")
+                JournalPolicy(self._journal_required).failed(
+                    err, f"Cannot look job set {job_set_id} up in the journal"
+                )
         if journal is not None and journaled:
             restore_job_set(job_set, journal, provider)
         elif provider is None:
