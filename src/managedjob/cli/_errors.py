@@ -14,5 +14,7 @@ def one_line(err: BaseException | Warning | str) -> str:
     # Qiskit's errors show their message as a repr; their ``message`` is the text.
     message = getattr(err, "message", None)
     text = message if isinstance(message, str) else str(err)
-    text = " ".join(text.split()).strip("'\"")
+    text = " ".join(text.split())
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
     return text or type(err).__name__

@@ -95,6 +95,7 @@ from __future__ import annotations
 from managedjob.testing._backend import ScriptedBackend
 from managedjob.testing._clock import FakeClock
 from managedjob.testing._jobs import BareJob, ScriptedJob
+from managedjob.testing._plugin import scripted_backend_spec as scripted_backend_spec
 from managedjob.testing._runtime import (
     FakeRuntimeBackend,
     FakeRuntimeBatch,
@@ -104,6 +105,8 @@ from managedjob.testing._runtime import (
 from managedjob.testing._runtime_job import FakeRuntimeJob
 from managedjob.testing._runtime_service import FakeRuntimeService
 
+# ``scripted_backend_spec`` is importable for the ``managedjob.backends``
+# entry point (``scripted:<seconds>`` of the command), not a name for tests.
 __all__ = [
     "BareJob",
     "FakeClock",
