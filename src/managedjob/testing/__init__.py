@@ -96,13 +96,9 @@ from managedjob.testing._backend import ScriptedBackend
 from managedjob.testing._clock import FakeClock
 from managedjob.testing._jobs import BareJob, ScriptedJob
 from managedjob.testing._plugin import scripted_backend_spec as scripted_backend_spec
-from managedjob.testing._runtime import (
-    FakeRuntimeBackend,
-    FakeRuntimeBatch,
-    FakeRuntimeSampler,
-    FakeRuntimeSession,
-)
+from managedjob.testing._runtime import FakeRuntimeBackend, FakeRuntimeBatch, FakeRuntimeSession
 from managedjob.testing._runtime_job import FakeRuntimeJob
+from managedjob.testing._runtime_sampler import FakeRuntimeSampler
 from managedjob.testing._runtime_service import FakeRuntimeService
 
 # ``scripted_backend_spec`` is importable for the ``managedjob.backends``

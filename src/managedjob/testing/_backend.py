@@ -18,7 +18,7 @@ from managedjob.exceptions import (
     UnsupportedRunOptionError,
 )
 from managedjob.testing._clock import FakeClock
-from managedjob.testing._jobs import BareJob, ScriptedJob
+from managedjob.testing._jobs import BareJob, ScriptedJob, is_final, name_of, tags_of
 
 __all__ = ["DEFAULT_BASIS_GATES", "ScriptedBackend", "SubmitFailure"]
 
@@ -298,7 +298,7 @@ class ScriptedBackend(BackendV2):
     ) -> BareJob:
         with self._lock:
             now = self.clock.monotonic()
-            self._pending = [job for job in self._pending if not job._is_final()]
+            self._pending = [job for job in self._pending if not is_final(job)]
             if self.max_pending_jobs is not None and len(self._pending) >= self.max_pending_jobs:
                 oldest = self._pending[0]
                 raise JobLimitError(
@@ -379,12 +379,12 @@ class ScriptedBackend(BackendV2):
         with self._lock:
             jobs = list(self.submitted)
         if pending is not None:
-            jobs = [job for job in jobs if job._is_final() != pending]
+            jobs = [job for job in jobs if is_final(job) != pending]
         if job_name is not None:
-            jobs = [job for job in jobs if job._job_name is not None and job_name in job._job_name]
+            jobs = [job for job in jobs if (name := name_of(job)) is not None and job_name in name]
         if job_tags is not None:
             wanted = set(job_tags)
-            jobs = [job for job in jobs if wanted.intersection(job._job_tags)]
+            jobs = [job for job in jobs if wanted.intersection(tags_of(job))]
         if descending:
             jobs.reverse()
         jobs = jobs[skip:]

@@ -23,7 +23,7 @@ from managedjob.testing._timed import FINAL_STATES, TimedRun
 if TYPE_CHECKING:
     from managedjob.testing._backend import ScriptedBackend
 
-__all__ = ["BareJob", "ScriptedJob"]
+__all__ = ["BareJob", "ScriptedJob", "is_final", "name_of", "tags_of"]
 
 
 class BareJob(TimedRun, JobV1):
@@ -373,3 +373,20 @@ class ScriptedJob(BareJob):
     def circuits(self) -> list[QuantumCircuit]:
         """Return the circuits the job runs, as given to ``run()``."""
         return list(self._circuits)
+
+
+def is_final(job: BareJob) -> bool:
+    """Return whether the job is done, failed or cancelled at its clock's current time."""
+    return job._is_final()
+
+
+def name_of(job: BareJob) -> str | None:
+    """Return the ``job_name`` the job was submitted with, even for a :class:`BareJob`."""
+    with job._lock:
+        return job._job_name
+
+
+def tags_of(job: BareJob) -> list[str]:
+    """Return the job's tags, even for a :class:`BareJob`."""
+    with job._lock:
+        return list(job._job_tags)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from managedjob.testing._runtime import FakeRuntimeBackend
     from managedjob.testing._runtime_service import FakeRuntimeService
 
-__all__ = ["FakeRuntimeJob"]
+__all__ = ["FakeRuntimeJob", "status_at"]
 
 
 # Creation dates are this moment plus the clock's time at submission.
@@ -256,3 +256,8 @@ class FakeRuntimeJob(TimedRun, BasePrimitiveJob):
 
     def __repr__(self) -> str:
         return f"<FakeRuntimeJob {self.job_id()!r} #{self._index} on {self._backend.name!r}>"
+
+
+def status_at(job: FakeRuntimeJob, now: float) -> str:
+    """Return the job's status word at the clock time ``now``, without taking its lock."""
+    return job._status_at(now)

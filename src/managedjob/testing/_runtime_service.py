@@ -20,9 +20,9 @@ from managedjob.testing._runtime import (
     FakeRuntimeSession,
     runtime_exception,
 )
-from managedjob.testing._runtime_job import FakeRuntimeJob
+from managedjob.testing._runtime_job import FakeRuntimeJob, status_at
 
-__all__ = ["FakeRuntimeService"]
+__all__ = ["FakeRuntimeService", "submit"]
 
 
 _FAKE_JOBS_URL = "https://quantum.example/api/v1/jobs"
@@ -174,7 +174,7 @@ class FakeRuntimeService:
                     "403",
                     f"You have exceeded the monthly quota of instance {self.instance!r}",
                 )
-            pending = [job for job in self.submitted if job._status_at(now) not in RUNTIME_FINAL]
+            pending = [job for job in self.submitted if status_at(job, now) not in RUNTIME_FINAL]
             limit = self.max_pending_jobs
             if limit is not None and len(pending) >= limit:
                 self._refuse(
@@ -264,9 +264,9 @@ class FakeRuntimeService:
             jobs = list(self.submitted)
         now = self.clock.monotonic()
         if backend_name is not None:
-            jobs = [job for job in jobs if job._backend.name == backend_name]
+            jobs = [job for job in jobs if job.backend().name == backend_name]
         if pending is not None:
-            jobs = [job for job in jobs if (job._status_at(now) not in RUNTIME_FINAL) == pending]
+            jobs = [job for job in jobs if (status_at(job, now) not in RUNTIME_FINAL) == pending]
         if program_id is not None:
             jobs = [job for job in jobs if job.primitive_id == program_id]
         if instance is not None and instance != self.instance:
@@ -303,3 +303,24 @@ class FakeRuntimeService:
             f"<FakeRuntimeService {self.instance!r}: {len(self.submitted)} jobs, "
             f"{self.submit_calls} submissions>"
         )
+
+
+def submit(
+    service: FakeRuntimeService,
+    *,
+    backend: FakeRuntimeBackend,
+    pubs: Sequence[SamplerPub],
+    tags: Sequence[str],
+    seed: int | None,
+    other_options: Mapping[str, Any],
+    session: FakeRuntimeSession | None,
+) -> FakeRuntimeJob:
+    """Submit a Sampler's job to the service, which may refuse it as a real instance does."""
+    return service._submit(
+        backend=backend,
+        pubs=pubs,
+        tags=tags,
+        seed=seed,
+        other_options=other_options,
+        session=session,
+    )
