@@ -449,3 +449,129 @@ def test_a_missing_journal_is_not_created(tmp_path: Path) -> None:
     assert_one_line_error(proc)
     assert f"there is no journal at {missing}" in proc.stderr
     assert not missing.exists()
+
+
+# --------------------------------------------------------------------- backend plug-ins
+
+PLUGIN = '''
+from managedjob._wait import SystemClock
+from managedjob.testing import ScriptedBackend
+
+
+class AcmeBackends:
+    """``acme:<device>`` is a scripted backend named ``acme_<device>``."""
+
+    def __call__(self, argument):
+        if not argument:
+            raise ValueError("acme:<device> needs a device name")
+        if argument == "broken":
+            raise RuntimeError("the device is down")
+        return ScriptedBackend(clock=SystemClock(), name=f"acme_{argument}", num_qubits=8)
+
+    def argument_for(self, backend_name):
+        return backend_name.removeprefix("acme_") if backend_name.startswith("acme_") else None
+
+
+make_backend = AcmeBackends()
+'''
+
+
+def _install_plugin(site: Path, entries: str) -> dict[str, str]:
+    """A package registering ``entries`` in ``managedjob.backends``, found through PYTHONPATH."""
+    site.mkdir()
+    (site / "acme_backends.py").write_text(PLUGIN)
+    dist = site / "acme_backends-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-backends\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text(f"[managedjob.backends]\n{entries}\n")
+    return {"PYTHONPATH": str(site)}
+
+
+def managedjob_with(
+    env: dict[str, str], *args: str, cwd: Path
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "managedjob", *args],
+        cwd=cwd,
+        env={**_env(cwd / "journal.sqlite3"), **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_scripted_backends_are_registered_as_a_plugin() -> None:
+    from importlib.metadata import entry_points
+
+    import managedjob.testing
+
+    (entry,) = entry_points(group="managedjob.backends").select(name="scripted")
+    factory = entry.load()
+    assert factory is managedjob.testing.scripted_backend_spec
+    backend = factory("2.5")
+    assert isinstance(backend, managedjob.testing.ScriptedBackend)
+    assert factory.argument_for(backend.name) == "0"
+    assert factory.argument_for("aer_simulator") is None
+    with pytest.raises(ValueError, match="takes a number of seconds, not 'soon'"):
+        factory("soon")
+
+
+def test_unknown_backend_lists_the_plugins_too(tmp_path: Path) -> None:
+    proc = managedjob("run", str(EXAMPLES / "ghz.qasm"), "--backend", "nope:1", cwd=tmp_path)
+    assert_one_line_error(proc)
+    assert "unknown backend 'nope:1'; choose from: aer, basic, fake:<name>" in proc.stderr
+    assert "scripted:<...>" in proc.stderr
+
+
+def test_a_plugin_argument_error_is_a_usage_error(tmp_path: Path) -> None:
+    proc = managedjob(
+        "run", str(EXAMPLES / "ghz.qasm"), "--backend", "scripted:soon", cwd=tmp_path
+    )
+    assert_one_line_error(proc)
+    assert "scripted:<seconds> takes a number of seconds, not 'soon'" in proc.stderr
+
+
+def test_a_package_plugs_its_backends_in(tmp_path: Path) -> None:
+    env = _install_plugin(tmp_path / "site", "acme = acme_backends:make_backend")
+    proc = managedjob_with(
+        env, "run", str(EXAMPLES / "bell.qasm3"), "--backend", "acme:falcon", cwd=tmp_path
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "backend      acme_falcon" in proc.stdout
+    job_set_id = _submitted_id(proc)
+
+    # Without --backend, the plug-in names the spec that makes acme_falcon again.
+    cancel = managedjob_with(env, "cancel", job_set_id, cwd=tmp_path)
+    assert cancel.returncode == 0, cancel.stderr
+    assert "1 job had finished already" in cancel.stdout
+    retry = managedjob_with(env, "retry", job_set_id, cwd=tmp_path)
+    assert retry.returncode == 0, retry.stderr
+    assert "no job of job set" in retry.stderr
+
+    unknown = managedjob_with(
+        env, "run", str(EXAMPLES / "ghz.qasm"), "--backend", "x", cwd=tmp_path
+    )
+    assert_one_line_error(unknown)
+    assert "acme:<...>, scripted:<...>" in unknown.stderr
+
+    for spec, message in [
+        ("acme", "acme:<device> needs a device name"),
+        ("acme:broken", "cannot make backend 'acme:broken': the device is down"),
+    ]:
+        failed = managedjob_with(
+            env, "run", str(EXAMPLES / "ghz.qasm"), "--backend", spec, cwd=tmp_path
+        )
+        assert_one_line_error(failed)
+        assert message in failed.stderr
+
+
+def test_a_plugin_that_cannot_be_loaded_is_named(tmp_path: Path) -> None:
+    env = _install_plugin(tmp_path / "site", "gone = acme_missing:make_backend")
+    proc = managedjob_with(
+        env, "run", str(EXAMPLES / "ghz.qasm"), "--backend", "gone:1", cwd=tmp_path
+    )
+    assert_one_line_error(proc)
+    assert "the backend plug-in 'gone' (acme_missing:make_backend) cannot be loaded" in (
+        proc.stderr
+    )

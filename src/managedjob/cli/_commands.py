@@ -1,0 +1,236 @@
+"""The commands on journaled job sets: list, status, report, results, retry, cancel."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from managedjob._journal import Journal
+from managedjob._managed_job import ManagedJob
+from managedjob._manager import JobManager
+from managedjob.cli._errors import CliError, one_line
+from managedjob.cli._interrupt import (
+    CANCEL_SETTLE_SECONDS,
+    interrupted,
+    settle,
+    wait_with_progress,
+)
+from managedjob.cli._output import (
+    journal_row,
+    local_time,
+    plural,
+    print_rows,
+    print_summary,
+    write_results_file,
+)
+from managedjob.cli._sets import (
+    backend_for,
+    experiment_names,
+    journal_path,
+    open_journal,
+    resolve_job_set_id,
+    retrieve,
+)
+from managedjob.cli._states import NOT_FINAL, job_state, state_counts
+
+__all__ = [
+    "MAX_JOB_LINES",
+    "cancel_command",
+    "list_command",
+    "report_command",
+    "results_command",
+    "retry_command",
+    "status_command",
+]
+
+#: How many jobs that are not done ``status`` lists one by one.
+MAX_JOB_LINES = 20
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """Run ``managedjob list``; return the exit code."""
+    path = journal_path(args)
+    if not path.exists():
+        print(f"no job sets: there is no journal at {path}", file=sys.stderr)
+        return 0
+    with Journal(path) as journal, JobManager(journal=journal) as manager:
+        tags = args.tag or None
+        records = {r.job_set_id: r for r in journal.job_sets(name=args.name, tags=tags)}
+        job_sets = [
+            job_set
+            for job_set in manager.job_sets(name=args.name, tags=tags)
+            if job_set.job_set_id() in records
+        ]
+        if not job_sets:
+            filters = " matching" if args.name or args.tag else ""
+            print(f"no{filters} job sets in the journal {path}", file=sys.stderr)
+            return 0
+        rows = [("ID", "NAME", "CREATED", "BACKEND", "JOBS", "STATE")]
+        for job_set in reversed(job_sets):  # newest first
+            record = records[job_set.job_set_id()]
+            states = [job_state(mjob, attached=False) for mjob in job_set.managed_jobs()]
+            rows.append(
+                (
+                    record.job_set_id,
+                    job_set.name(),
+                    local_time(record.created_at),
+                    record.backend_name,
+                    str(len(states)),
+                    state_counts(states),
+                )
+            )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if column == 4 else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip())
+    return 0
+
+
+def _why(mjob: ManagedJob, state: str) -> str:
+    if state in ("done", "cancelled", "running", "queued", "unfinished"):
+        return ""
+    message = str(mjob.submit_error) if state == "submit failed" else mjob.error_message()
+    return f": {one_line(message)}" if message else ""
+
+
+def status_command(args: argparse.Namespace) -> int:
+    """Run ``managedjob status``; return the exit code."""
+    with open_journal(args) as journal, JobManager(journal=journal) as manager:
+        record, job_set, spec = retrieve(manager, journal, args, need_backend=False)
+        mjobs = job_set.managed_jobs()
+        states = [job_state(mjob, attached=spec is not None) for mjob in mjobs]
+        rows = [
+            ("job set", f"{job_set.name()} ({job_set.job_set_id()})"),
+            ("backend", record.backend_name),
+            ("created", local_time(record.created_at)),
+        ]
+        if job_set.tags():
+            rows.append(("tags", ", ".join(job_set.tags())))
+        rows += [
+            ("experiments", str(record.experiments)),
+            ("jobs", f"{len(states)}: {state_counts(states)}"),
+            journal_row(journal),
+        ]
+        print_rows(rows)
+        shown = 0
+        for number, (mjob, state) in enumerate(zip(mjobs, states, strict=True)):
+            if state == "done":
+                continue
+            if shown == MAX_JOB_LINES:
+                print(f"... and {sum(s != 'done' for s in states) - shown} more jobs")
+                break
+            print(
+                f"job {number} (experiments {mjob.start_index}-{mjob.end_index}): "
+                f"{state}{_why(mjob, state)}"
+            )
+            shown += 1
+        if any(state == "unfinished" for state in states):
+            print(
+                "unfinished jobs have no final state in the journal: they still run, or were "
+                "lost with the process that ran them (pass --backend to look them up; "
+                f"managedjob retry {job_set.job_set_id()} reruns lost ones)",
+                file=sys.stderr,
+            )
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """Run ``managedjob report``; return the exit code."""
+    with open_journal(args) as journal, JobManager(journal=journal) as manager:
+        _, job_set, _ = retrieve(manager, journal, args, need_backend=False)
+        print(job_set.report(detailed=not args.summary))
+    return 0
+
+
+def results_command(args: argparse.Namespace) -> int:
+    """Run ``managedjob results``; return the exit code."""
+    with open_journal(args) as journal, JobManager(journal=journal) as manager:
+        record, job_set, _ = retrieve(manager, journal, args, need_backend=False)
+        results = job_set.results(partial=True)
+        names = experiment_names(journal, job_set)
+        out_path = write_results_file(job_set, results, names, args.out, args.format)
+        print_summary(job_set, results, record.experiments, out_path, journal, attached=False)
+        unfinished = [job_state(m, attached=False) for m in job_set.managed_jobs()].count(
+            "unfinished"
+        )
+        if unfinished:
+            print(
+                f"{plural(unfinished, 'job')} of the set {'has' if unfinished == 1 else 'have'} "
+                f"no result in the journal yet; managedjob retry {job_set.job_set_id()} reruns "
+                "lost ones",
+                file=sys.stderr,
+            )
+        return 0 if results.success else 1
+
+
+def retry_command(args: argparse.Namespace) -> int:
+    """Run ``managedjob retry``; return the exit code."""
+    with open_journal(args) as journal, JobManager(journal=journal) as manager:
+        started = time.monotonic()
+        record, job_set, spec = retrieve(manager, journal, args, need_backend=True)
+        retried = job_set.retry_failed()
+        what = (
+            f"retrying {plural(len(retried), 'job')} of job set {job_set.job_set_id()} on {spec}"
+            if retried
+            else f"no job of job set {job_set.job_set_id()} needs a retry"
+        )
+        print(what, file=sys.stderr, flush=True)
+        try:
+            wait_with_progress(job_set, sys.stderr, show=sys.stderr.isatty())
+        except KeyboardInterrupt:
+            return interrupted(job_set)
+        results = job_set.results(partial=True)
+        names = experiment_names(journal, job_set)
+        out_path = write_results_file(job_set, results, names, args.out, args.format)
+        elapsed = time.monotonic() - started
+        print_summary(job_set, results, record.experiments, out_path, journal, elapsed)
+        return 0 if results.success else 1
+
+
+def cancel_command(args: argparse.Namespace) -> int:
+    """Run ``managedjob cancel``; return the exit code."""
+    with open_journal(args) as journal, JobManager(journal=journal) as manager:
+        record = resolve_job_set_id(journal, args.id)
+        no_backend = "pass --backend to look them up"
+        try:
+            backend, _ = backend_for(record, args.backend)
+        except CliError as err:
+            if args.backend is not None:
+                raise
+            no_backend = one_line(err)
+            backend = None
+        job_set = manager.retrieve_job_set(record.job_set_id, provider=backend)
+        mjobs = job_set.managed_jobs()
+        states = [job_state(mjob, attached=backend is not None) for mjob in mjobs]
+        reachable = [m for m, s in zip(mjobs, states, strict=True) if s in ("running", "queued")]
+        unreachable = [s for s in states if s in ("unfinished", "lost", "unknown")]
+        finished = len(states) - len(reachable) - len(unreachable)
+        for mjob in reachable:
+            mjob.cancel()
+        settle(reachable, CANCEL_SETTLE_SECONDS)
+        after = [job_state(mjob) for mjob in reachable]
+        cancelled = after.count("cancelled")
+        still = sum(state in NOT_FINAL for state in after)
+        print(
+            f"job set {job_set.name()} ({job_set.job_set_id()}): "
+            f"cancelled {plural(cancelled, 'job')}"
+        )
+        if finished:
+            print(f"{plural(finished, 'job')} had finished already")
+        if reachable and len(after) - cancelled - still:
+            print(f"{plural(len(after) - cancelled - still, 'job')} finished before the cancel")
+        if still:
+            print(f"{plural(still, 'job')} did not stop yet (the target was asked to cancel)")
+        if unreachable:
+            where = record.backend_name
+            print(
+                f"{plural(len(unreachable), 'job')} could not be reached: {where} does not know "
+                "them here (a local simulator's jobs live only in the process that ran them)"
+                if backend is not None
+                else f"{plural(len(unreachable), 'job')} could not be reached: {no_backend}"
+            )
+        return 1 if unreachable or still else 0

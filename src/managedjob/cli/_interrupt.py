@@ -1,0 +1,93 @@
+"""Waiting for a set with a progress line, and what Ctrl-C does meanwhile.
+
+The first Ctrl-C stops waiting and leaves the jobs running; a second one
+within three seconds cancels them.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from typing import TextIO
+
+from qiskit.providers import JobStatus
+
+from managedjob._job_set import ManagedJobSet
+from managedjob._managed_job import ManagedJob
+from managedjob._wait import wait_for_final_state
+
+__all__ = ["CANCEL_SETTLE_SECONDS", "interrupted", "settle", "wait_with_progress"]
+
+#: How long ``cancel`` waits for cancelled jobs to say so, to journal their state.
+CANCEL_SETTLE_SECONDS = 5.0
+
+#: How long a second Ctrl-C may follow the first to cancel the jobs.
+_SECOND_INTERRUPT_SECONDS = 3
+
+
+def wait_with_progress(job_set: ManagedJobSet, stream: TextIO, show: bool) -> None:
+    """Wait for every job of the set; with ``show``, count the finished ones on ``stream``."""
+    total = len(job_set.managed_jobs())
+    counts = {"done": 0, "failed": 0}
+
+    def settled(mjob: ManagedJob) -> None:
+        counts["done"] += 1
+        counts["failed"] += mjob.status() in (JobStatus.ERROR, None)
+        if show:
+            failed = f" ({counts['failed']} failed)" if counts["failed"] else ""
+            stream.write(f"\rjobs finished: {counts['done']}/{total}{failed}")
+            stream.flush()
+
+    job_set.wait(callback=settled)
+    if show:
+        stream.write("\n")
+        stream.flush()
+
+
+def interrupted(job_set: ManagedJobSet) -> int:
+    """Say what happens to the set's jobs after a Ctrl-C; cancel them after a second one.
+
+    Returns:
+        The exit code, 130.
+    """
+    try:
+        # Inside the try: a second Ctrl-C may land as soon as the line is out.
+        print(
+            f"\ninterrupted: job set {job_set.job_set_id()} was submitted and its jobs go on; "
+            f"press Ctrl-C again within {_SECOND_INTERRUPT_SECONDS} s to cancel them",
+            file=sys.stderr,
+            flush=True,
+        )
+        time.sleep(_SECOND_INTERRUPT_SECONDS)
+    except KeyboardInterrupt:
+        job_set.cancel()
+        settle(job_set.managed_jobs(), CANCEL_SETTLE_SECONDS)
+        cancelled = sum(status is JobStatus.CANCELLED for status in job_set.statuses())
+        print(f"cancelled {cancelled} jobs of job set {job_set.job_set_id()}", file=sys.stderr)
+    else:
+        print(
+            f"the job set is kept in the journal: managedjob status {job_set.job_set_id()}",
+            file=sys.stderr,
+        )
+    return 130
+
+
+def settle(mjobs: Sequence[ManagedJob], seconds: float) -> None:
+    """Wait (a little) for jobs to be final, and read them so that the journal records it."""
+    deadline = time.monotonic() + seconds
+    for mjob in mjobs:
+        if mjob.job is None:
+            continue
+        left = max(0.0, deadline - time.monotonic())
+        try:
+            final = wait_for_final_state(mjob.job, left, poll=mjob.poll_policy)
+        except Exception:  # the job cannot say; nothing to journal
+            continue
+        if final:
+            # Reading a final job journals its state (and result) at once;
+            # that a cancelled job has no result goes without saying.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                mjob.result(timeout=0, partial=True)

@@ -1,0 +1,178 @@
+"""The command's argument parser: its options, commands and what runs each command."""
+
+from __future__ import annotations
+
+import argparse
+
+from managedjob._journal import ENV_VAR
+from managedjob.cli._backends import backend_choices
+from managedjob.cli._commands import (
+    cancel_command,
+    list_command,
+    report_command,
+    results_command,
+    retry_command,
+    status_command,
+)
+from managedjob.cli._plot import plot_command
+from managedjob.cli._run import DEFAULT_PER_JOB, run_command
+
+__all__ = ["build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command's argument parser."""
+    choices = backend_choices()
+    parser = argparse.ArgumentParser(
+        prog="managedjob",
+        description="Run circuit files as one managed set of jobs, and follow job sets.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    journal_help = (
+        f"the journal file (default: ${ENV_VAR}, else journal.sqlite3 in the user data directory)"
+    )
+    parser.add_argument("--journal", metavar="PATH", help=journal_help)
+    # Also accepted after the command; left unset there so that it does not
+    # override a --journal given before the command.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--journal", metavar="PATH", default=argparse.SUPPRESS, help=journal_help)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="run circuit files as one job set",
+        description="Run the circuits of OpenQASM 2/3 and QPY files as one job set.",
+    )
+    run.add_argument(
+        "files", nargs="+", metavar="FILE", help="circuit files, directories or globs"
+    )
+    run.add_argument("--backend", help=f"where to run: {choices} (default: aer, else basic)")
+    run.add_argument("--shots", type=_positive_int, help="shots per circuit")
+    run.add_argument("--seed", type=int, help="seed for the simulator and the transpiler")
+    run.add_argument(
+        "--max-experiments-per-job",
+        type=_positive_int,
+        metavar="K",
+        default=DEFAULT_PER_JOB,
+        help=f"circuits per job at most (default: {DEFAULT_PER_JOB}, or the backend's limit)",
+    )
+    run.add_argument("--name", help="name of the job set")
+    run.add_argument(
+        "--tag", action="append", metavar="T", help="a tag for the job set (repeatable)"
+    )
+    _add_output_options(run)
+    run.set_defaults(func=run_command)
+
+    listing = commands.add_parser(
+        "list",
+        parents=[common],
+        help="list the job sets in the journal, newest first",
+        description="List the job sets in the journal, newest first.",
+    )
+    listing.add_argument("--name", help="only the sets of this name")
+    listing.add_argument(
+        "--tag", action="append", metavar="T", help="only the sets with this tag (repeatable)"
+    )
+    listing.set_defaults(func=list_command)
+
+    id_help = "the job set's id (or the start of it)"
+    backend_lookup = "look the set's unfinished jobs up on this backend"
+
+    status = commands.add_parser(
+        "status",
+        parents=[common],
+        help="how many jobs of a set are in each state",
+        description="Show how many jobs of a job set are in each state, from the journal.",
+    )
+    status.add_argument("id", metavar="ID", help=id_help)
+    status.add_argument("--backend", metavar="SPEC", help=backend_lookup)
+    status.set_defaults(func=status_command)
+
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="the job set's report, as ManagedJobSet.report() writes it",
+        description="Print the job set's report, as ManagedJobSet.report() writes it.",
+    )
+    report.add_argument("id", metavar="ID", help=id_help)
+    report.add_argument("--backend", metavar="SPEC", help=backend_lookup)
+    report.add_argument("--summary", action="store_true", help="the summary only")
+    report.set_defaults(func=report_command)
+
+    results = commands.add_parser(
+        "results",
+        parents=[common],
+        help="write the counts of a job set from the journal",
+        description="Write the counts of every experiment of a job set, from the journal.",
+    )
+    results.add_argument("id", metavar="ID", help=id_help)
+    _add_output_options(results)
+    results.set_defaults(func=results_command)
+
+    retry = commands.add_parser(
+        "retry",
+        parents=[common],
+        help="rerun the failed and lost jobs of a set, and write its counts",
+        description=(
+            "Rerun the jobs of a job set that failed, were cancelled or are lost, wait for "
+            "them, and write the counts of every experiment."
+        ),
+    )
+    retry.add_argument("id", metavar="ID", help=id_help)
+    retry.add_argument(
+        "--backend",
+        metavar="SPEC",
+        help=f"where to rerun: {choices} (default: the backend the set ran on)",
+    )
+    _add_output_options(retry)
+    retry.set_defaults(func=retry_command)
+
+    cancel = commands.add_parser(
+        "cancel",
+        parents=[common],
+        help="cancel the jobs of a set that still run",
+        description="Cancel the jobs of a job set that still run, where they can be reached.",
+    )
+    cancel.add_argument("id", metavar="ID", help=id_help)
+    cancel.add_argument(
+        "--backend",
+        metavar="SPEC",
+        help="where the jobs run (default: the backend the set ran on)",
+    )
+    cancel.set_defaults(func=cancel_command)
+
+    plot = commands.add_parser(
+        "plot",
+        parents=[common],
+        help="draw a timeline of a set's jobs, or an experiment's counts",
+        description=(
+            "Draw a timeline of a job set's jobs (one bar per job, from submission to its "
+            "final state), or with --experiment a histogram of one experiment's counts. "
+            "Needs matplotlib (pip install 'managedjob[plot]')."
+        ),
+    )
+    plot.add_argument("id", metavar="ID", help=id_help)
+    plot.add_argument("--out", metavar="F", required=True, help="the image file (.png, ...)")
+    plot.add_argument(
+        "--experiment", metavar="NAME", help="an experiment's name or index: plot its counts"
+    )
+    plot.set_defaults(func=plot_command)
+    return parser
+
+
+def _add_output_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--out", metavar="F", help="where to write the counts (.json or .csv)")
+    command.add_argument(
+        "--format", choices=("json", "csv"), help="output format (default: from --out)"
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value

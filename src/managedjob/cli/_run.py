@@ -1,0 +1,88 @@
+"""The ``run`` command: circuit files in, one job set run, counts and a summary out."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from qiskit import QuantumCircuit, transpile
+
+from managedjob._manager import JobManager
+from managedjob.cli._backends import make_backend
+from managedjob.cli._input import load_circuits
+from managedjob.cli._interrupt import interrupted, wait_with_progress
+from managedjob.cli._output import print_summary, write_results_file
+from managedjob.cli._sets import journal_path
+
+__all__ = ["DEFAULT_PER_JOB", "prepare", "run_command"]
+
+#: Circuits per job at most, unless ``--max-experiments-per-job`` says otherwise.
+DEFAULT_PER_JOB = 100
+
+
+def prepare(
+    circuits: list[QuantumCircuit], backend: Any, seed: int | None
+) -> list[QuantumCircuit]:
+    """Transpile the circuits when the backend cannot run them as they are.
+
+    Backends with a coupling map always get transpiled circuits; simulators
+    only when a circuit uses an operation they do not support.
+    """
+    target = getattr(backend, "target", None)
+    if target is None:
+        return circuits
+    coupling = target.build_coupling_map()
+    names = set(target.operation_names)
+    unsupported = any(
+        instruction.operation.name not in names
+        and instruction.operation.name not in ("barrier", "measure")
+        for circuit in circuits
+        for instruction in circuit.data
+    )
+    if coupling is None and not unsupported:
+        return circuits
+    transpiled = transpile(circuits, backend=backend, seed_transpiler=seed)
+    out = transpiled if isinstance(transpiled, list) else [transpiled]
+    for original, new in zip(circuits, out, strict=True):
+        new.name = original.name
+    return out
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``managedjob run``; return the exit code."""
+    circuits = load_circuits(args.files)
+    backend = make_backend(args.backend)
+    circuits = prepare(circuits, backend, args.seed)
+    run_config: dict[str, Any] = {}
+    if args.shots is not None:
+        run_config["shots"] = args.shots
+    if args.seed is not None:
+        run_config["seed_simulator"] = args.seed
+    names = [circuit.name for circuit in circuits]
+    started = time.monotonic()
+    with JobManager(journal=journal_path(args)) as manager:
+        job_set = manager.run(
+            circuits,
+            backend=backend,
+            name=args.name,
+            max_experiments_per_job=args.max_experiments_per_job,
+            job_tags=args.tag or None,
+            **run_config,
+        )
+        print(
+            f"submitting job set {job_set.job_set_id()}: {len(circuits)} experiments in "
+            f"{len(job_set.managed_jobs())} jobs",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            wait_with_progress(job_set, sys.stderr, show=sys.stderr.isatty())
+        except KeyboardInterrupt:
+            return interrupted(job_set)
+        results = job_set.results(partial=True)
+        elapsed = time.monotonic() - started
+        out_path = write_results_file(job_set, results, names, args.out, args.format)
+        print_summary(job_set, results, len(circuits), out_path, manager.journal, elapsed)
+        return 0 if results.success else 1

@@ -1,0 +1,121 @@
+"""Finding a journaled job set: the journal, an id or its start, the backend it ran on."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from managedjob._job_set import ManagedJobSet
+from managedjob._journal import ENV_VAR, JobSetRecord, Journal, default_journal_path
+from managedjob._manager import JobManager
+from managedjob.cli._backends import backend_choices, backend_spec_for, make_backend
+from managedjob.cli._errors import CliError
+from managedjob.exceptions import JournalError, UnknownJobSetError
+
+__all__ = [
+    "backend_for",
+    "experiment_names",
+    "journal_path",
+    "open_journal",
+    "resolve_job_set_id",
+    "retrieve",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def journal_path(args: argparse.Namespace) -> Path:
+    """Return the journal the command uses: ``--journal``, else the library's default.
+
+    The default is the file named by ``MANAGEDJOB_JOURNAL``, else
+    ``journal.sqlite3`` in the user data directory.
+    """
+    given: str | None = getattr(args, "journal", None)
+    return Path(given).expanduser() if given else default_journal_path()
+
+
+def open_journal(args: argparse.Namespace) -> Journal:
+    """Open the journal for reading a job set; a journal that does not exist is not made.
+
+    Raises:
+        IBMQJobManagerUnknownJobSet: If there is no journal.
+    """
+    path = journal_path(args)
+    if not path.exists():
+        raise UnknownJobSetError(
+            f"{args.id} is not a known job set: there is no journal at {path} "
+            f"(set {ENV_VAR} or pass --journal PATH)"
+        )
+    return Journal(path)
+
+
+def resolve_job_set_id(journal: Journal, text: str) -> JobSetRecord:
+    """Return the journaled set whose id is ``text``, or the only one that starts with it.
+
+    Raises:
+        IBMQJobManagerUnknownJobSet: If no journaled set matches.
+        CliError: If several do.
+    """
+    record = journal.job_set(text)
+    if record is not None:
+        return record
+    matches = [r for r in journal.job_sets() if r.job_set_id.startswith(text)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        shown = ", ".join(r.job_set_id for r in matches[:3])
+        raise CliError(
+            f"{text!r} is the start of {len(matches)} job set ids ({shown}"
+            f"{', ...' if len(matches) > 3 else ''}); give more of it"
+        )
+    raise UnknownJobSetError(
+        f"{text} is not a known job set: it is not in the journal {journal.path} "
+        "(managedjob list shows the sets it has)"
+    )
+
+
+def backend_for(record: JobSetRecord, spec: str | None) -> tuple[Any, str]:
+    """Return the backend of ``--backend``, else the one the set ran on, and its spec.
+
+    Raises:
+        CliError: If no spec is given and none makes the backend the set ran on.
+    """
+    if spec is None:
+        spec = backend_spec_for(record.backend_name)
+        if spec is None:
+            raise CliError(
+                f"job set {record.job_set_id} ran on {record.backend_name!r}, which the "
+                f"command cannot make; pass --backend ({backend_choices()})"
+            )
+    return make_backend(spec), spec
+
+
+def experiment_names(journal: Journal, job_set: ManagedJobSet) -> list[str]:
+    """The names of the set's experiments, from the journal ("" where it has none)."""
+    try:
+        names = journal.experiment_names(job_set.job_set_id())
+    except JournalError as err:
+        logger.debug("No experiment names for job set %s: %s", job_set.job_set_id(), err)
+        count = sum(mjob.experiments_count for mjob in job_set.managed_jobs())
+        return [""] * count
+    return [name or "" for name in names]
+
+
+def retrieve(
+    manager: JobManager, journal: Journal, args: argparse.Namespace, *, need_backend: bool
+) -> tuple[JobSetRecord, ManagedJobSet, str | None]:
+    """Rebuild the set named by ``args.id``; with a backend, its unfinished jobs are looked up.
+
+    Returns:
+        The set's record, the set, and the spec of the backend its unfinished
+        jobs were looked up on (``None`` if they were not).
+    """
+    record = resolve_job_set_id(journal, args.id)
+    spec: str | None = getattr(args, "backend", None)
+    backend = None
+    if spec is not None or need_backend:
+        backend, spec = backend_for(record, spec)
+    job_set = manager.retrieve_job_set(record.job_set_id, provider=backend)
+    return record, job_set, spec if backend is not None else None

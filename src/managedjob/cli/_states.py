@@ -1,0 +1,77 @@
+"""The state of a job as the commands name it, and counts of those states."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from qiskit.providers import JobStatus
+
+from managedjob._managed_job import ManagedJob
+
+__all__ = ["NOT_FINAL", "STATES", "job_state", "jobs_row", "state_counts"]
+
+#: What the commands call the state of a job, in the order they are listed.
+STATES = (
+    "done",
+    "failed",
+    "cancelled",
+    "submit failed",
+    "running",
+    "queued",
+    "unfinished",
+    "lost",
+    "unknown",
+)
+#: The states of a job that may still change.
+NOT_FINAL = ("running", "queued", "unfinished", "lost", "unknown")
+
+_RUNNING = (JobStatus.RUNNING,)
+_QUEUED = (JobStatus.INITIALIZING, JobStatus.VALIDATING, JobStatus.QUEUED)
+
+
+def job_state(mjob: ManagedJob, attached: bool = True) -> str:
+    """Name the state of a job as the commands show it.
+
+    Args:
+        mjob: The job.
+        attached: Whether the set's unfinished jobs were looked up on their
+            target. A job of a set rebuilt from the journal alone that has no
+            final state there is ``"unfinished"`` (still running, or lost with
+            the process that ran it); once looked up and not found, ``"lost"``.
+
+    Returns:
+        One of :data:`STATES`.
+    """
+    if mjob.submit_error is not None:
+        return "submit failed"
+    status = mjob.status()
+    if status is JobStatus.DONE:
+        return "done"
+    if status is JobStatus.ERROR:
+        return "failed"
+    if status is JobStatus.CANCELLED:
+        return "cancelled"
+    if status in _RUNNING:
+        return "running"
+    if status in _QUEUED:
+        return "queued"
+    if mjob.job is None:
+        return "lost" if attached else "unfinished"
+    return "unknown"
+
+
+def state_counts(states: Sequence[str]) -> str:
+    """Count the jobs in each state, in the order of :data:`STATES`: ``"2 done, 1 lost"``."""
+    counts = Counter(states)
+    return ", ".join(f"{counts[state]} {state}" for state in STATES if counts[state])
+
+
+def jobs_row(states: Sequence[str]) -> str:
+    """The ``jobs`` row of a summary: done, failed and cancelled, then any other."""
+    counts = Counter(states)
+    failed = sum(counts[state] for state in ("failed", "submit failed", "lost", "unknown"))
+    parts = [f"{counts['done']} done", f"{failed} failed", f"{counts['cancelled']} cancelled"]
+    parts += [f"{counts[state]} {state}" for state in ("running", "queued", "unfinished")]
+    shown = parts[:3] + [part for part in parts[3:] if not part.startswith("0 ")]
+    return f"{len(states)} ({', '.join(shown)})"
