@@ -25,8 +25,9 @@ from managedjob._journal import (
     _journal_warning,
     _SetRecorder,
     reattach,
+    watch_job,
 )
-from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, experiment_name
+from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, experiment_name, install_watcher
 from managedjob._naming import INTERNAL_TAG_PREFIX, JOB_NAME_FORMAT, JOB_NAME_RE, JOB_SET_ID_PREFIX
 from managedjob._report import format_job_details, format_status_counts
 from managedjob._results import Experiment, ExperimentIndex, ManagedResults
@@ -37,7 +38,7 @@ from managedjob._wait import (
     SYSTEM_CLOCK,
     Clock,
     PollPolicy,
-    SystemClock,
+    is_real_time,
     job_future,
 )
 from managedjob.exceptions import (
@@ -55,6 +56,9 @@ if TYPE_CHECKING:
 __all__ = ["ManagedJobSet"]
 
 logger = logging.getLogger(__name__)
+
+# The journal's background watcher follows jobs for ManagedJob.add_done_callback.
+install_watcher(watch_job)
 
 
 DEFAULT_MAX_PARALLEL_SUBMITS = 16
@@ -846,7 +850,7 @@ class ManagedJobSet:
         # With the real clock, a job that runs in a future (Aer, local
         # primitives) is waited for on it: no status calls until it is done,
         # and no poll interval between its end and the wait noticing it.
-        real_time = isinstance(clock, SystemClock)
+        real_time = is_real_time(clock)
         try:
             while True:
                 with self._state_lock:
