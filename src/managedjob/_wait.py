@@ -202,6 +202,9 @@ class PollSchedule(Generic[K]):
     def polled(self, key: K, error: BaseException | None = None) -> bool:
         """Record a query of ``key`` and make it due again after its next interval.
 
+        A key not followed yet is followed from now on, its first interval
+        the policy's ``initial``.
+
         Args:
             key: The job that was asked.
             error: What the status query raised, if it failed.
@@ -211,8 +214,8 @@ class PollSchedule(Generic[K]):
             row (the key is then no longer followed), else ``True``.
         """
         entry = self._entries.get(key)
-        if entry is None:
-            return True
+        if entry is None:  # asked before it was followed: follow it from now on
+            entry = self._entries[key] = _Entry(0.0, self.policy.initial)
         if error is not None:
             entry.errors += 1
             if entry.errors >= self.policy.max_status_errors:
@@ -286,7 +289,6 @@ def wait_for_final_state(
         return future.done()
     deadline = Deadline(clock, timeout)
     schedule: PollSchedule[int] = PollSchedule(clock, poll)
-    schedule.add(0, now=True)
     while True:
         try:
             status = job.status()

@@ -51,13 +51,21 @@ class CheckedRun:
     qobj_options: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def check(cls, backend: Any, run_config: Mapping[str, Any]) -> CheckedRun:
+    def check(
+        cls, backend: Any, run_config: Mapping[str, Any], target: Target | None = None
+    ) -> CheckedRun:
         """Resolve the target of ``backend`` and check ``run_config`` against it.
+
+        Args:
+            backend: What to run on.
+            run_config: The run options, Qobj-only ones included.
+            target: The target of ``backend``, when it is resolved already.
 
         Raises:
             InvalidInputError: If ``backend`` is no target, or an option is rejected.
         """
-        target = resolve_target(backend)
+        if target is None:
+            target = resolve_target(backend)
         options, qobj = split_qobj_options(run_config)
         target.check_run_config(options)
         return cls(backend, target, MappingProxyType(options), MappingProxyType(qobj))
