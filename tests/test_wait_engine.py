@@ -86,3 +86,15 @@ def test_wait_for_final_state_sleeps_the_policy_intervals() -> None:
     assert not wait_for_final_state(
         ScriptedBackend(clock=clock, run_time=10.0).run(basis_circuit(1)), 2.5, clock=clock
     )
+
+
+def test_schedule_keys_may_have_their_own_policy() -> None:
+    clock = FakeClock()
+    schedule: PollSchedule[str] = PollSchedule(clock)
+    schedule.add("slow", policy=PollPolicy(initial=5.0, maximum=5.0, max_status_errors=1))
+    schedule.add("fast")
+    assert schedule.next_due() == PollPolicy().initial
+    clock.advance(5.0)
+    assert schedule.due() == ["fast", "slow"]
+    assert not schedule.polled("slow", RuntimeError("down"))
+    assert list(schedule) == ["fast"]

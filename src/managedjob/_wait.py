@@ -145,6 +145,7 @@ class Deadline:
 class _Entry:
     due: float
     interval: float
+    policy: PollPolicy
     errors: int = 0
 
 
@@ -162,7 +163,8 @@ class PollSchedule(Generic[K]):
 
     Args:
         clock: Where time comes from.
-        policy: The intervals and how many status errors in a row are allowed.
+        policy: The intervals and how many status errors in a row are
+            allowed, for keys added without a policy of their own.
     """
 
     def __init__(self, clock: Clock, policy: PollPolicy = DEFAULT_POLL) -> None:
@@ -179,15 +181,21 @@ class PollSchedule(Generic[K]):
     def __iter__(self) -> Iterator[K]:
         return iter(list(self._entries))
 
-    def add(self, key: K, *, now: bool = False) -> None:
+    def add(self, key: K, *, now: bool = False, policy: PollPolicy | None = None) -> None:
         """Follow ``key``: due after the first interval, or at once if ``now``.
 
         A key already followed keeps its place.
+
+        Args:
+            key: The job, or anything that stands for it.
+            now: Make it due at once.
+            policy: Its own intervals, instead of the schedule's.
         """
         if key not in self._entries:
+            policy = policy or self.policy
             start = self.clock.monotonic()
-            initial = self.policy.initial
-            self._entries[key] = _Entry(start if now else start + initial, initial)
+            due = start if now else start + policy.initial
+            self._entries[key] = _Entry(due, policy.initial, policy)
 
     def discard(self, key: K) -> None:
         """Stop following ``key`` (a final job); unknown keys are ignored."""
@@ -210,21 +218,21 @@ class PollSchedule(Generic[K]):
             error: What the status query raised, if it failed.
 
         Returns:
-            ``False`` once ``policy.max_status_errors`` queries failed in a
-            row (the key is then no longer followed), else ``True``.
+            ``False`` once its policy's ``max_status_errors`` queries failed
+            in a row (the key is then no longer followed), else ``True``.
         """
         entry = self._entries.get(key)
         if entry is None:  # asked before it was followed: follow it from now on
-            entry = self._entries[key] = _Entry(0.0, self.policy.initial)
+            entry = self._entries[key] = _Entry(0.0, self.policy.initial, self.policy)
         if error is not None:
             entry.errors += 1
-            if entry.errors >= self.policy.max_status_errors:
+            if entry.errors >= entry.policy.max_status_errors:
                 del self._entries[key]
                 return False
         else:
             entry.errors = 0
         entry.due = self.clock.monotonic() + entry.interval
-        entry.interval = self.policy.next_interval(entry.interval)
+        entry.interval = entry.policy.next_interval(entry.interval)
         return True
 
     def next_due(self) -> float | None:
