@@ -498,3 +498,32 @@ def test_the_retry_pool_of_a_set_without_executor_is_shut_down(
     assert retry_threads()
     found._close()
     wait_until(lambda: not retry_threads(), "the retry pool to stop")
+
+
+def test_a_run_plan_asks_its_workload_what_an_item_is(clock: FakeClock) -> None:
+    from managedjob._job_set import CIRCUITS, RunPlan
+
+    class Words:
+        item_kind = "str"
+
+        def is_item(self, item: object) -> bool:
+            return isinstance(item, str)
+
+        def item_name(self, item: object) -> str | None:
+            return str(item)
+
+        def result_item_names(self, result: object, count: int) -> list[str | None] | None:
+            return None
+
+        def succeeded(self, result: object) -> bool:
+            return True
+
+    backend = ScriptedBackend(clock=clock)
+    plan = RunPlan.build([["a", "b"], ["c"]], backend, ["t"], 1, {"shots": 5}, workload=Words())
+    assert plan.sizes == [2, 1] and plan.job_tags == ("t",)
+    assert plan.run_config == {"shots": 5} and plan.resubmit.max_resubmits == 1
+    with pytest.raises(InvalidInputError, match=r"experiment_list\[0\]\[1\] is a int, not a str"):
+        RunPlan.build([["a", 1]], backend, None, 0, {}, workload=Words())
+    with pytest.raises(InvalidInputError, match="not a QuantumCircuit"):
+        RunPlan.build([["a"]], backend, None, 0, {})
+    assert CIRCUITS.item_name(basis_circuit(2)) == "basis_2"

@@ -4,6 +4,8 @@
 :class:`~managedjob._job_set._state.SetState` and each has one job:
 
 * ``_plan``: :class:`RunPlan`, a run checked once (target, options, slices, tags);
+* ``_workload``: what the slices hold and the jobs return (circuits and
+  ``Result`` for the legacy API), asked by the parts instead of the items;
 * ``_submission``: making the managed jobs and submitting each slice;
 * ``_policy`` and ``_resubmission``: when a failed job is resubmitted by
   itself, applied in one place, and :meth:`ManagedJobSet.retry_failed`;
@@ -23,16 +25,20 @@ from managedjob._job_set._set import (
     ManagedJobSet,
 )
 from managedjob._job_set._state import SubmitSemaphore, validate_tags
+from managedjob._job_set._workload import CIRCUITS, CircuitWorkload, Workload
 from managedjob._journal import watch_job
 from managedjob._managed_job import install_watcher
 
 __all__ = [
+    "CIRCUITS",
     "DEFAULT_MAX_PARALLEL_FETCHES",
     "DEFAULT_MAX_PARALLEL_SUBMITS",
+    "CircuitWorkload",
     "ManagedJobSet",
     "ResubmitPolicy",
     "RunPlan",
     "SubmitSemaphore",
+    "Workload",
     "validate_tags",
 ]
 

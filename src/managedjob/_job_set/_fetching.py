@@ -64,7 +64,8 @@ class Fetcher:
             for number, result in zip(changed, fresh, strict=True):
                 results[number] = result
             jobs = current
-        success = all(result is not None and result.success for result in results)
+        succeeded = state.workload.succeeded
+        success = all(result is not None and succeeded(result) for result in results)
         managed = self._make_results(success, results)
         managed._partial = partial
         with state.lock:

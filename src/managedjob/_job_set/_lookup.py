@@ -9,7 +9,7 @@ from qiskit.providers import JobStatus
 
 from managedjob._job_set._state import SetState, validate_tags
 from managedjob._job_set._submission import Submitter
-from managedjob._managed_job import ManagedJob, experiment_name
+from managedjob._managed_job import ManagedJob
 from managedjob._report import format_job_details, format_status_counts
 from managedjob._results import Experiment, ExperimentIndex
 from managedjob.exceptions import InvalidInputError, JobManagerInvalidStateError
@@ -43,17 +43,17 @@ class Lookups:
 
     def _experiment_names(self) -> list[str | None]:
         state = self._state
+        workload = state.workload
         if state.experiments is not None:
-            return [circuit.name for circuit in state.experiments]
+            return [workload.item_name(item) for item in state.experiments]
         if state.names_hint is not None:
             return list(state.names_hint)
         names: list[str | None] = []
         for mjob in state.managed_jobs:
+            count = mjob.experiments_count
             result = mjob._raw_result
-            if result is not None and len(result.results) == mjob.experiments_count:
-                names.extend(experiment_name(exp) for exp in result.results)
-            else:
-                names.extend([None] * mjob.experiments_count)
+            told = None if result is None else workload.result_item_names(result, count)
+            names.extend(told if told is not None else [None] * count)
         return names
 
     def locate(self, experiment: Experiment) -> tuple[int, int]:

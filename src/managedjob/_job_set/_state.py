@@ -10,10 +10,10 @@ from concurrent.futures import Executor
 from datetime import datetime, timezone
 from typing import Any
 
-from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobV1
 
 from managedjob._job_set._policy import ResubmitPolicy
+from managedjob._job_set._workload import CIRCUITS, Workload
 from managedjob._journal import Journal, _SetRecorder
 from managedjob._managed_job import ManagedJob
 from managedjob._naming import JOB_SET_ID_PREFIX, job_name
@@ -111,7 +111,9 @@ class SetState:
         self.tags: list[str] = []
         self.backend: Any = None
         self.target: Target | None = None
-        self.experiments: list[QuantumCircuit] | None = None
+        # What the slices hold, and every item of the set in order.
+        self.workload: Workload = CIRCUITS
+        self.experiments: list[Any] | None = None
         # What a set rebuilt without its circuits knows instead.
         self.names_hint: list[str | None] | None = None
         self.backend_name_hint: str | None = None

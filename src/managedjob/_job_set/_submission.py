@@ -8,8 +8,6 @@ from concurrent.futures import Executor
 from concurrent.futures import wait as wait_futures
 from typing import TYPE_CHECKING, Any
 
-from qiskit.circuit import QuantumCircuit
-
 from managedjob._job_set._state import SetState
 from managedjob._journal import JournalError, _AttemptRecorder, _journal_warning, _SetRecorder
 from managedjob._managed_job import CheckedRun, JobObserver, ManagedJob
@@ -70,7 +68,8 @@ class Submitter:
             state.backend = checked.backend
             state.target = checked.target
             state.tags = list(plan.job_tags)
-            state.experiments = [circuit for circuits in plan.slices for circuit in circuits]
+            state.workload = plan.workload
+            state.experiments = [item for items in plan.slices for item in items]
             state.executor = executor
             state.resubmit = plan.resubmit
             state.recorder = recorder
@@ -89,7 +88,7 @@ class Submitter:
         self,
         mjob: ManagedJob,
         number: int,
-        circuits: Sequence[QuantumCircuit],
+        circuits: Sequence[Any],
         checked: CheckedRun,
         executor: Executor,
         run_config: dict[str, Any],
