@@ -11,7 +11,7 @@ from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
 from qiskit.providers.basic_provider import BasicSimulator
 
-from helpers import basis_circuit, expected_key, in_order
+from helpers import basis_circuit, expected_key, in_order, wait_until
 from managedjob import (
     IBMQJobManagerInvalidStateError,
     IBMQJobManagerTimeoutError,
@@ -196,6 +196,35 @@ def test_results_fetch_jobs_at_the_same_time(clock: FakeClock) -> None:
         job_set = jm.run(circuits(jobs), ScriptedBackend(clock=clock), max_experiments_per_job=1)
         assert all(isinstance(m, MeetingJob) for m in job_set.managed_jobs())
         assert job_set.results().success
+
+
+def test_a_subclass_that_overrides_run_is_still_called(clock: FakeClock) -> None:
+    calls: list[tuple[int, dict[str, Any]]] = []
+
+    class AuditedSet(ManagedJobSet):
+        def run(
+            self,
+            experiment_list,
+            backend,
+            executor,
+            job_share_level=None,  # type: ignore[no-untyped-def]
+            job_tags=None,
+            **run_config,
+        ):
+            calls.append((len(experiment_list), dict(run_config)))
+            super().run(
+                experiment_list, backend, executor, job_share_level, job_tags, **run_config
+            )
+
+    class AuditedManager(JobManager):
+        job_set_class = AuditedSet
+
+    with AuditedManager(clock=clock) as jm:
+        job_set = jm.run(
+            circuits(5), ScriptedBackend(clock=clock), max_experiments_per_job=2, shots=7
+        )
+        assert job_set.results().success
+    assert calls == [(3, {"max_resubmits": 0, "shots": 7})]
 
 
 def test_results_are_cached(manager: JobManager, clock: FakeClock) -> None:
@@ -399,3 +428,131 @@ def test_split_by_executions_and_payload_budgets(clock: FakeClock) -> None:
         assert [m.experiments_count for m in job_set.managed_jobs()] == [3, 3, 1]
         with pytest.raises(InvalidInputError, match="experiment 0 needs 2000 executions"):
             jm.run(circuits(2), Budgeted(backend), shots=2000)
+
+
+class CountingTarget:
+    """A target that counts how often the core checks run options and resolves it."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        from managedjob.targets import resolve_target
+
+        self._inner = resolve_target(ScriptedBackend(clock=clock))
+        self.checks = 0
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def wrapped(self) -> object:
+        return self
+
+    def limits(self) -> Any:
+        return self._inner.limits()
+
+    def check_run_config(self, run_config: Any) -> None:
+        self.checks += 1
+        self._inner.check_run_config(run_config)
+
+    def submit(self, circuits: Any, *, job_name: str, job_tags: Any, run_config: Any) -> Any:
+        return self._inner.submit(
+            circuits, job_name=job_name, job_tags=job_tags, run_config=run_config
+        )
+
+    def oldest_pending_job(self) -> Any:
+        return None
+
+    def retrieve_job(self, job_id: str) -> Any:
+        return None
+
+
+def test_run_options_are_checked_once_per_run(manager: JobManager, clock: FakeClock) -> None:
+    target = CountingTarget(clock)
+    job_set = manager.run(circuits(6), target, max_experiments_per_job=1, shots=7, qobj_id="q")
+    assert job_set.results().get_counts(5) == {expected_key(5): 7}
+    assert target.checks == 1
+    # A set run directly, and a job submitted by hand, still check what they are given.
+    ManagedJobSet(clock=clock).run([circuits(2)], target, manager._executor, shots=3)
+    assert target.checks == 2
+    mjob = ManagedJob(0, 1)
+    mjob.submit([basis_circuit(0)], "hand_0_", target, manager._executor, threading.Lock())
+    assert target.checks == 3
+    with pytest.raises(UnsupportedRunOptionError, match="'noise'"):
+        ManagedJob(0, 1).submit(
+            [basis_circuit(0)], "hand_0_", target, manager._executor, threading.Lock(), noise=1
+        )
+
+
+def test_max_resubmits_is_a_policy_checked_before_anything_runs(
+    manager: JobManager, clock: FakeClock
+) -> None:
+    backend = ScriptedBackend(clock=clock)
+    for wrong in (-1, 1.5, True):
+        with pytest.raises(InvalidInputError, match="max_resubmits"):
+            manager.run(circuits(2), backend, max_resubmits=wrong)
+    assert backend.run_calls == 0
+
+
+def test_a_failure_is_resubmitted_once_whoever_sees_it(clock: FakeClock) -> None:
+    backend = ScriptedBackend(clock=clock, run_time=5.0, failing_jobs={0})
+    with JobManager(clock=clock, journal=False) as jm:
+        job_set = jm.run(circuits(2), backend, max_experiments_per_job=1, max_resubmits=3)
+        # wait() sees the failure, then results() reads the failed job: one resubmission.
+        assert job_set.wait() == [JobStatus.DONE, JobStatus.DONE]
+        assert job_set.results().success
+    assert backend.run_calls == 3
+
+
+def test_the_retry_pool_of_a_set_without_executor_is_shut_down(
+    journal_path: Any, clock: FakeClock
+) -> None:
+    from managedjob import Journal
+    from managedjob._restore import restore_job_set
+
+    journal = Journal(journal_path)
+    with JobManager(clock=clock, journal=journal) as jm:
+        backend = ScriptedBackend(clock=clock, failing_jobs={1})
+        job_set = jm.run(circuits(2), backend, max_experiments_per_job=1)
+        assert not job_set.results().success
+    # Rebuilt by hand, the set has no executor of a manager: it makes a pool.
+    found = ManagedJobSet(short_id=job_set.job_set_id(), clock=clock, journal=journal)
+    restore_job_set(found, journal, provider=None)
+    retried = found.retry_failed(backend=ScriptedBackend(clock=clock))
+    assert [m.start_index for m in retried] == [1]
+    assert found.results().success
+
+    def retry_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("managedjob-retry")]
+
+    assert retry_threads()
+    found._close()
+    wait_until(lambda: not retry_threads(), "the retry pool to stop")
+
+
+def test_a_run_plan_asks_its_workload_what_an_item_is(clock: FakeClock) -> None:
+    from managedjob._job_set import CIRCUITS, RunPlan
+
+    class Words:
+        item_kind = "str"
+
+        def is_item(self, item: object) -> bool:
+            return isinstance(item, str)
+
+        def item_name(self, item: object) -> str | None:
+            return str(item)
+
+        def result_item_names(self, result: object, count: int) -> list[str | None] | None:
+            return None
+
+        def succeeded(self, result: object) -> bool:
+            return True
+
+    backend = ScriptedBackend(clock=clock)
+    plan = RunPlan.build([["a", "b"], ["c"]], backend, ["t"], 1, {"shots": 5}, workload=Words())
+    assert plan.sizes == [2, 1] and plan.job_tags == ("t",)
+    assert plan.run_config == {"shots": 5} and plan.resubmit.max_resubmits == 1
+    with pytest.raises(InvalidInputError, match=r"experiment_list\[0\]\[1\] is a int, not a str"):
+        RunPlan.build([["a", 1]], backend, None, 0, {}, workload=Words())
+    with pytest.raises(InvalidInputError, match="not a QuantumCircuit"):
+        RunPlan.build([["a"]], backend, None, 0, {})
+    assert CIRCUITS.item_name(basis_circuit(2)) == "basis_2"

@@ -18,9 +18,12 @@ from managedjob._job_set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
     ManagedJobSet,
+    ResubmitPolicy,
+    RunPlan,
     validate_tags,
 )
 from managedjob._journal import Journal, JournalError, JournalPolicy
+from managedjob._managed_job import CheckedRun
 from managedjob._report import format_job_details, format_status_counts
 from managedjob._restore import restore_job_set
 from managedjob._retry import RetryPolicy
@@ -31,7 +34,7 @@ from managedjob.exceptions import (
     JobManagerInvalidStateError,
     UnknownJobSetError,
 )
-from managedjob.targets import estimate_payload_bytes, resolve_target
+from managedjob.targets import Target, estimate_payload_bytes, resolve_target
 
 __all__ = ["IBMQJobManager", "JobManager"]
 
@@ -152,12 +155,17 @@ class JobManager:
     def close(self) -> None:
         """Shut down the executor the manager made (not one it was given).
 
-        Submissions already started finish first; then what the journal has
-        queued is written.
+        Submissions already started finish first; then the thread pools its
+        job sets made for resubmissions are shut down, and what the journal
+        has queued is written.
         """
         self._closed = True
         if self._owns_executor:
             self._executor.shutdown(wait=True)
+        with self._lock:
+            job_sets = list(self._job_sets)
+        for job_set in job_sets:
+            job_set._close()
         with self._journal_lock:
             journal = self._journal
         if journal is not None:
@@ -269,22 +277,33 @@ class JobManager:
             validate_tags(job_tags)
         if max_experiments_per_job is not None:
             check_positive_int("max_experiments_per_job", max_experiments_per_job)
-        if isinstance(max_resubmits, bool) or not isinstance(max_resubmits, int):
-            raise InvalidInputError(f"max_resubmits must be an integer, not {max_resubmits!r}")
-        if max_resubmits < 0:
-            raise InvalidInputError(f"max_resubmits must not be negative, not {max_resubmits}")
+        resubmit = ResubmitPolicy(max_resubmits)
+        # The target is resolved and every option checked here, once: the set
+        # and its jobs are handed the plan and check nothing again.
+        target = resolve_target(backend)
         experiment_list = self._split_experiments(
-            circuits, backend, max_experiments_per_job, run_config=run_config
+            circuits, target, max_experiments_per_job, run_config=run_config
+        )
+        plan = RunPlan(
+            CheckedRun.check(backend, run_config, target),
+            tuple(tuple(part) for part in experiment_list),
+            tuple(job_tags or ()),
+            resubmit,
         )
         job_set = self._new_job_set(name=name)
-        job_set.run(
-            experiment_list,
-            backend=backend,
-            executor=self._executor,
-            job_tags=job_tags,
-            max_resubmits=max_resubmits,
-            **run_config,
-        )
+        if type(job_set).run is not ManagedJobSet.run:
+            # A subclass that overrides run() (as in-house job managers of the
+            # legacy API did) is called the legacy way; it checks again.
+            job_set.run(
+                [list(part) for part in plan.slices],
+                backend=backend,
+                executor=self._executor,
+                job_tags=list(job_tags) if job_tags is not None else None,
+                max_resubmits=max_resubmits,
+                **run_config,
+            )
+        else:
+            job_set._run_plan(plan, self._executor)
         with self._lock:
             self._job_sets.append(job_set)
         return job_set
@@ -292,7 +311,7 @@ class JobManager:
     def _split_experiments(
         self,
         experiments: list[QuantumCircuit],
-        backend: Any,
+        target: Target,
         max_experiments_per_job: int | None = None,
         *,
         run_config: Mapping[str, Any] | None = None,
@@ -308,7 +327,6 @@ class JobManager:
             InvalidInputError: If the target rejects a circuit, or one circuit
                 alone is over a budget (naming its index).
         """
-        target = resolve_target(backend)
         check = getattr(target, "check_circuits", None)
         if callable(check):
             check(experiments)

@@ -2,26 +2,53 @@
 
 Time is a parameter: every wait takes a :class:`Clock`, so tests drive time
 with :class:`managedjob.testing.FakeClock` and never sleep for real.
+
+This is the one poll engine of the package. :class:`Deadline` is what is
+left of a timeout on a clock; :class:`PollSchedule` keeps, for any number of
+jobs, when each is next due for a status query and how its interval grows,
+so that one loop (a waiting thread, or one background thread watching many
+jobs) asks only the jobs that are due and sleeps until the next one is.
+:func:`wait_for_final_state` is that loop for a single job.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Hashable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from qiskit.providers import JobStatus, JobV1
 
-__all__ = ["Clock", "PollPolicy", "SystemClock", "job_future", "wait_for_final_state"]
+__all__ = [
+    "Clock",
+    "Deadline",
+    "PollPolicy",
+    "PollSchedule",
+    "SystemClock",
+    "is_real_time",
+    "job_future",
+    "wait_for_final_state",
+]
 
 FINAL_STATES = frozenset({JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED})
+
+K = TypeVar("K", bound=Hashable)
 
 
 @runtime_checkable
 class Clock(Protocol):
-    """A source of time that can also wait."""
+    """A source of time that can also wait.
+
+    Attributes:
+        real_time: Whether this clock is the real one. Only then are jobs
+            that run in a future waited for on it, and watched in the
+            background; a fake clock moves only when told to.
+    """
+
+    real_time: bool
 
     def monotonic(self) -> float:
         """Return seconds from an arbitrary, fixed origin."""
@@ -35,6 +62,9 @@ class Clock(Protocol):
 class SystemClock:
     """The real clock: :func:`time.monotonic` and :func:`time.sleep`."""
 
+    #: The real clock is real time.
+    real_time = True
+
     def monotonic(self) -> float:
         """Return :func:`time.monotonic`."""
         return time.monotonic()
@@ -45,6 +75,15 @@ class SystemClock:
 
 
 SYSTEM_CLOCK = SystemClock()
+
+
+def is_real_time(clock: object) -> bool:
+    """Whether ``clock`` says it is the real clock.
+
+    A clock written before :attr:`Clock.real_time` existed does not say, and
+    is taken for a fake one: nothing then waits on futures in real time.
+    """
+    return getattr(clock, "real_time", False) is True
 
 
 @dataclass(frozen=True)
@@ -73,6 +112,147 @@ class PollPolicy:
 
 
 DEFAULT_POLL = PollPolicy()
+
+
+class Deadline:
+    """What is left of a timeout, on a clock.
+
+    Args:
+        clock: Where time comes from.
+        timeout: Seconds from now; ``None`` never expires.
+    """
+
+    def __init__(self, clock: Clock, timeout: float | None) -> None:
+        self.clock = clock
+        self.timeout = timeout
+        self.at = None if timeout is None else clock.monotonic() + timeout
+
+    def left(self) -> float | None:
+        """Return the seconds left (never negative), or ``None`` without a limit."""
+        return None if self.at is None else max(0.0, self.at - self.clock.monotonic())
+
+    def expired(self) -> bool:
+        """Whether the deadline has passed."""
+        return self.at is not None and self.clock.monotonic() >= self.at
+
+    def cap(self, seconds: float) -> float:
+        """Return ``seconds``, or what is left if that is less."""
+        left = self.left()
+        return seconds if left is None else min(seconds, left)
+
+
+@dataclass
+class _Entry:
+    due: float
+    interval: float
+    policy: PollPolicy
+    errors: int = 0
+
+
+class PollSchedule(Generic[K]):
+    """When each of many polled jobs is next due for a status query.
+
+    Each job (any hashable key) starts due after ``policy.initial`` seconds;
+    after each query, :meth:`polled` makes it due again after an interval
+    that grows as the policy says. A loop asks the jobs :meth:`due` gives,
+    then sleeps :meth:`pause` (or waits on something else for that long).
+    One background thread can follow many jobs this way: :meth:`next_due`
+    tells it when to wake up.
+
+    It is not thread-safe: one loop owns it.
+
+    Args:
+        clock: Where time comes from.
+        policy: The intervals and how many status errors in a row are
+            allowed, for keys added without a policy of their own.
+    """
+
+    def __init__(self, clock: Clock, policy: PollPolicy = DEFAULT_POLL) -> None:
+        self.clock = clock
+        self.policy = policy
+        self._entries: dict[K, _Entry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(list(self._entries))
+
+    def add(self, key: K, *, now: bool = False, policy: PollPolicy | None = None) -> None:
+        """Follow ``key``: due after the first interval, or at once if ``now``.
+
+        A key already followed keeps its place.
+
+        Args:
+            key: The job, or anything that stands for it.
+            now: Make it due at once.
+            policy: Its own intervals, instead of the schedule's.
+        """
+        if key not in self._entries:
+            policy = policy or self.policy
+            start = self.clock.monotonic()
+            due = start if now else start + policy.initial
+            self._entries[key] = _Entry(due, policy.initial, policy)
+
+    def discard(self, key: K) -> None:
+        """Stop following ``key`` (a final job); unknown keys are ignored."""
+        self._entries.pop(key, None)
+
+    def due(self) -> list[K]:
+        """Return the keys due for a query now, earliest first."""
+        now = self.clock.monotonic()
+        ready = [(entry.due, n, key) for n, (key, entry) in enumerate(self._entries.items())]
+        return [key for due, _, key in sorted(ready, key=lambda item: item[:2]) if due <= now]
+
+    def polled(self, key: K, error: BaseException | None = None) -> bool:
+        """Record a query of ``key`` and make it due again after its next interval.
+
+        A key not followed yet is followed from now on, its first interval
+        the policy's ``initial``.
+
+        Args:
+            key: The job that was asked.
+            error: What the status query raised, if it failed.
+
+        Returns:
+            ``False`` once its policy's ``max_status_errors`` queries failed
+            in a row (the key is then no longer followed), else ``True``.
+        """
+        entry = self._entries.get(key)
+        if entry is None:  # asked before it was followed: follow it from now on
+            entry = self._entries[key] = _Entry(0.0, self.policy.initial, self.policy)
+        if error is not None:
+            entry.errors += 1
+            if entry.errors >= entry.policy.max_status_errors:
+                del self._entries[key]
+                return False
+        else:
+            entry.errors = 0
+        entry.due = self.clock.monotonic() + entry.interval
+        entry.interval = entry.policy.next_interval(entry.interval)
+        return True
+
+    def next_due(self) -> float | None:
+        """Return the clock time the next key is due at; ``None`` if none is followed."""
+        return min((entry.due for entry in self._entries.values()), default=None)
+
+    def pause(self, deadline: Deadline | None = None, idle: float | None = None) -> float:
+        """Return the seconds to wait before the next key is due.
+
+        Args:
+            deadline: Never wait past it.
+            idle: How long to wait when no key is followed (the policy's
+                longest interval by default).
+        """
+        due = self.next_due()
+        if due is None:
+            pause = self.policy.maximum if idle is None else idle
+        else:
+            pause = max(0.0, due - self.clock.monotonic())
+        return pause if deadline is None else deadline.cap(pause)
 
 
 def job_future(job: JobV1) -> Future[object] | None:
@@ -108,37 +288,30 @@ def wait_for_final_state(
             ``poll.max_status_errors`` times in a row.
     """
     future = job_future(job)
-    if future is not None and isinstance(clock, SystemClock):
+    if future is not None and is_real_time(clock):
         # A local job is final once its future is done: no status call needed.
         # (A pending future that is cancelled is done, but tells no waiter
         # until its executor drops it: look before waiting.)
         if not future.done():
             wait_futures([future], timeout=timeout)
         return future.done()
-    deadline = None if timeout is None else clock.monotonic() + timeout
-    interval = poll.initial
-    errors = 0
+    deadline = Deadline(clock, timeout)
+    schedule: PollSchedule[int] = PollSchedule(clock, poll)
     while True:
         try:
             status = job.status()
-        except Exception:
-            errors += 1
-            if errors >= poll.max_status_errors:
+        except Exception as err:
+            if not schedule.polled(0, err):
                 raise
         else:
-            errors = 0
+            schedule.polled(0)
             if status in FINAL_STATES:
                 return True
-        if deadline is not None:
-            left = deadline - clock.monotonic()
-            if left <= 0:
-                # Time may have moved on (another thread, a shared clock) since
-                # the status was read: ask once more before giving up.
-                try:
-                    return job.status() in FINAL_STATES
-                except Exception:
-                    return False
-            clock.sleep(min(interval, left))
-        else:
-            clock.sleep(interval)
-        interval = poll.next_interval(interval)
+        if deadline.expired():
+            # Time may have moved on (another thread, a shared clock) since
+            # the status was read: ask once more before giving up.
+            try:
+                return job.status() in FINAL_STATES
+            except Exception:
+                return False
+        clock.sleep(schedule.pause(deadline))

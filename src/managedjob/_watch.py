@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import deque
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qiskit.providers import JobV1
 
-from managedjob._wait import FINAL_STATES, SystemClock, job_future
+from managedjob._wait import FINAL_STATES, SYSTEM_CLOCK, PollSchedule, is_real_time, job_future
 
 if TYPE_CHECKING:
     from managedjob._managed_job import ManagedJob
@@ -32,27 +30,21 @@ logger = logging.getLogger(__name__)
 _WATCHER_IDLE_SECONDS = 2.0
 
 
-@dataclass
-class _Polled:
-    mjob: ManagedJob
-    job: JobV1
-    due: float
-    interval: float
-    errors: int = 0
-
-
 class _Watcher:
     """Fetches the result of each watched job as soon as it is final.
 
     Jobs with a future are watched through a done-callback; the others are
     polled in real time by this one daemon thread, each on its own
-    adaptive interval. The thread stops when it has nothing to watch.
+    adaptive interval, through the shared :class:`~managedjob._wait.PollSchedule`.
+    The thread stops when it has nothing to watch.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._ready: deque[ManagedJob] = deque()
-        self._polled: list[_Polled] = []
+        # Owned by the watcher thread's loop, read and changed under _cond.
+        self._schedule: PollSchedule[ManagedJob] = PollSchedule(SYSTEM_CLOCK)
+        self._jobs: dict[ManagedJob, JobV1] = {}
         self._thread: threading.Thread | None = None
 
     def watch(self, mjob: ManagedJob) -> None:
@@ -63,11 +55,11 @@ class _Watcher:
         if future is not None:
             future.add_done_callback(lambda _: self._push(mjob))
             return
-        if not isinstance(mjob.clock, SystemClock):
+        if not is_real_time(mjob.clock):
             return  # a fake clock: no background polling (see the module docs)
-        poll = mjob.poll_policy
         with self._cond:
-            self._polled.append(_Polled(mjob, job, time.monotonic() + poll.initial, poll.initial))
+            self._jobs[mjob] = job
+            self._schedule.add(mjob, policy=mjob.poll_policy)
             self._wake()
 
     def _push(self, mjob: ManagedJob) -> None:
@@ -87,55 +79,41 @@ class _Watcher:
         self._cond.notify_all()
 
     def _run(self) -> None:
+        schedule = self._schedule
         while True:
             with self._cond:
-                while not self._ready and not self._polled_due():
-                    wait = self._next_due()
-                    if wait is None:
+                while not self._ready and not schedule.due():
+                    if len(schedule) == 0:
                         if not self._cond.wait(_WATCHER_IDLE_SECONDS) and not (
-                            self._ready or self._polled
+                            self._ready or len(schedule)
                         ):
                             self._thread = None
                             return
                     else:
-                        self._cond.wait(wait)
+                        self._cond.wait(schedule.pause())
                 ready = list(self._ready)
                 self._ready.clear()
-                now = time.monotonic()
-                due = [entry for entry in self._polled if entry.due <= now]
-                self._polled = [entry for entry in self._polled if entry.due > now]
+                due = [(mjob, self._jobs[mjob]) for mjob in schedule.due()]
             for mjob in ready:
                 self._fetch(mjob)
-            for entry in due:
-                self._poll(entry)
+            for mjob, job in due:
+                self._poll(mjob, job)
 
-    def _polled_due(self) -> bool:
-        now = time.monotonic()
-        return any(entry.due <= now for entry in self._polled)
-
-    def _next_due(self) -> float | None:
-        if not self._polled:
-            return None
-        return max(0.0, min(entry.due for entry in self._polled) - time.monotonic())
-
-    def _poll(self, entry: _Polled) -> None:
+    def _poll(self, mjob: ManagedJob, job: JobV1) -> None:
+        error: BaseException | None = None
         try:
-            status = entry.job.status()
+            final = job.status() in FINAL_STATES
         except Exception as err:
-            entry.errors += 1
-            if entry.errors >= entry.mjob.poll_policy.max_status_errors:
-                logger.debug("Stopped watching job %s: %s", entry.job.job_id(), err)
-                return
-        else:
-            entry.errors = 0
-            if status in FINAL_STATES:
-                self._fetch(entry.mjob)
-                return
-        poll = entry.mjob.poll_policy
-        entry.interval = poll.next_interval(entry.interval)
-        entry.due = time.monotonic() + entry.interval
+            final, error = False, err
         with self._cond:
-            self._polled.append(entry)
+            if final:
+                self._schedule.discard(mjob)
+            elif not self._schedule.polled(mjob, error):
+                logger.debug("Stopped watching job %s: %s", job.job_id(), error)
+            if mjob not in self._schedule:
+                self._jobs.pop(mjob, None)
+        if final:
+            self._fetch(mjob)
 
     @staticmethod
     def _fetch(mjob: ManagedJob) -> None:

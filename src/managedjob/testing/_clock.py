@@ -23,6 +23,8 @@ class FakeClock:
         sleeps: Every ``sleep`` request, in order (not :meth:`advance` calls).
     """
 
+    real_time = False  # time moves only when told to: never wait on futures for it
+
     def __init__(self, start: float = 0.0) -> None:
         self._now = float(start)
         self._lock = threading.Lock()

@@ -1,0 +1,128 @@
+"""Fetching the results of a set's jobs: together, in a bounded pool, by one deadline."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_futures
+
+from qiskit.result import Result
+
+from managedjob._job_set._state import SetState
+from managedjob._job_set._submission import Submitter
+from managedjob._managed_job import ManagedJob
+from managedjob._results import ManagedResults
+from managedjob._wait import Deadline
+from managedjob.exceptions import JobManagerTimeoutError, JobTimeoutError
+
+__all__ = ["Fetcher"]
+
+logger = logging.getLogger("managedjob._job_set")
+
+#: Makes the set's results from whether all succeeded and each job's result.
+ResultsFactory = Callable[[bool, list[Result | None]], ManagedResults]
+
+
+class Fetcher:
+    """Fetches a set's results (see ``ManagedJobSet.results``).
+
+    Args:
+        state: The set's state.
+        submitter: Tells when the submissions are over.
+        make_results: Makes the set's :class:`ManagedResults`.
+    """
+
+    def __init__(
+        self, state: SetState, submitter: Submitter, make_results: ResultsFactory
+    ) -> None:
+        self._state = state
+        self._submitter = submitter
+        self._make_results = make_results
+
+    def results(self, timeout: float | None, partial: bool, refresh: bool) -> ManagedResults:
+        """Wait for every job and return their results as one.
+
+        Raises:
+            IBMQJobManagerTimeoutError: If the jobs are not all finished within ``timeout``.
+        """
+        state = self._state
+        self._submitter.require_jobs()
+        with state.lock:
+            cached = state.managed_results
+            if cached is not None and not refresh and cached._partial == partial:
+                return cached
+        deadline = Deadline(state.clock, timeout)
+        jobs = state.jobs()
+        results = self.fetch(jobs, deadline, partial, refresh)
+        while True:  # a failed job may have been resubmitted: wait for its replacement
+            current = state.jobs()
+            changed = [n for n, (a, b) in enumerate(zip(jobs, current, strict=True)) if a is not b]
+            if not changed:
+                break
+            fresh = self.fetch([current[n] for n in changed], deadline, partial)
+            for number, result in zip(changed, fresh, strict=True):
+                results[number] = result
+            jobs = current
+        succeeded = state.workload.succeeded
+        success = all(result is not None and succeeded(result) for result in results)
+        managed = self._make_results(success, results)
+        managed._partial = partial
+        with state.lock:
+            state.managed_results = managed
+        return managed
+
+    def fetch(
+        self,
+        jobs: list[ManagedJob],
+        deadline: Deadline,
+        partial: bool,
+        refresh: bool = False,
+    ) -> list[Result | None]:
+        """Fetch the jobs' results at once, all within ``deadline``.
+
+        Each job gets what is left of the deadline when its fetch starts; at
+        most ``max_parallel_fetches`` run at once.
+        """
+
+        def fetch(mjob: ManagedJob) -> Result | None:
+            try:
+                return mjob.result(timeout=deadline.left(), partial=partial, refresh=refresh)
+            except JobTimeoutError:
+                raise
+            except Exception as err:  # a failing job never spoils the others
+                logger.warning(
+                    "Unable to get the result for experiments %d-%d: %s",
+                    mjob.start_index,
+                    mjob.end_index,
+                    err,
+                )
+                return None
+
+        workers = min(self._state.max_parallel_fetches, len(jobs))
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="managedjob-fetch")
+        try:
+            futures: list[Future[Result | None]] = [pool.submit(fetch, mjob) for mjob in jobs]
+            # Every fetch gives up at the deadline by itself; waiting for all of
+            # them (not just the first to time out) keeps a job that finished
+            # in time from being reported late because its thread started late.
+            _, pending = wait_futures(futures, timeout=deadline.timeout)
+            late = [
+                mjob
+                for mjob, future in zip(jobs, futures, strict=True)
+                if future in pending or (future.done() and future.exception() is not None)
+            ]
+            if late:
+                cause = next(
+                    (f.exception() for f in futures if f.done() and f.exception() is not None),
+                    None,
+                )
+                raise JobManagerTimeoutError(
+                    f"Timeout while waiting for the results of job set {self._state.id}: the "
+                    f"jobs for experiments "
+                    f"{', '.join(f'{m.start_index}-{m.end_index}' for m in late)} "
+                    f"did not finish within {deadline.timeout} s."
+                ) from cause
+            return [future.result() for future in futures]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,247 @@
+"""Resubmitting the failed jobs of a set: by policy when they fail, or when asked."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any
+
+from qiskit.circuit import QuantumCircuit
+from qiskit.providers import JobStatus
+
+from managedjob._job_set._state import SetState
+from managedjob._job_set._submission import ObserverFactory, Submitter
+from managedjob._journal import SliceObserver
+from managedjob._managed_job import CheckedRun, ManagedJob
+from managedjob._restore import reattach
+from managedjob.exceptions import JobManagerInvalidStateError
+from managedjob.targets import resolve_target
+
+__all__ = ["Resubmitter", "needs_retry"]
+
+logger = logging.getLogger("managedjob._job_set")
+
+
+def needs_retry(mjob: ManagedJob) -> bool:
+    """Whether ``retry_failed()`` resubmits ``mjob``."""
+    if mjob.submit_error is not None or mjob._lost_reason is not None:
+        return True
+    if mjob._cancelled_before_submit:
+        return True
+    job = mjob.job
+    if job is None:
+        return mjob.future is None
+    try:
+        status = job.status()
+    except Exception as err:
+        logger.warning(
+            "Not retrying experiments %d-%d: their job's status is unknown (%s).",
+            mjob.start_index,
+            mjob.end_index,
+            err,
+        )
+        return False
+    return status in (JobStatus.ERROR, JobStatus.CANCELLED)
+
+
+class Resubmitter:
+    """Replaces a set's failed jobs by new submissions of the same experiments.
+
+    :meth:`job_failed` is the one place the set's
+    :class:`~managedjob._job_set._policy.ResubmitPolicy` is applied, whoever
+    saw the failure. :meth:`retry_failed` resubmits every failed job when
+    the user asks. A thread pool made for resubmissions of a set that has
+    no executor is this object's to shut down (:meth:`close`).
+
+    Args:
+        state: The set's state.
+        submitter: Submits the new jobs.
+        observer: Makes the observer of each new job.
+    """
+
+    def __init__(self, state: SetState, submitter: Submitter, observer: ObserverFactory) -> None:
+        self._state = state
+        self._submitter = submitter
+        self._observer = observer
+        self._pool: ThreadPoolExecutor | None = None
+
+    def close(self) -> None:
+        """Shut down the pool made for resubmissions, if any; started ones finish."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+
+    def job_failed(self, mjob: ManagedJob) -> bool:
+        """Resubmit a job that failed, if the set's policy allows it.
+
+        Called by whoever sees the failure first; later calls for the same
+        job do nothing.
+
+        Returns:
+            Whether ``mjob`` was replaced by a resubmission.
+        """
+        state = self._state
+        if not state.resubmit.allows(mjob._attempt, state.cancel_requested):
+            return False
+        with state.lock:
+            number = next(
+                (n for n, current in enumerate(state.managed_jobs) if current is mjob), None
+            )
+            backend, executor = state.backend, state.executor
+            if number is None or backend is None or executor is None:
+                return False
+            try:
+                circuits, config = self.submission_of(mjob, {})
+                checked = CheckedRun.check(backend, config, self._target_for(backend))
+                self._resubmit(number, mjob, circuits, checked, config, executor)
+            except Exception as err:
+                logger.warning(
+                    "Unable to resubmit experiments %d-%d of job set %s: %s",
+                    mjob.start_index,
+                    mjob.end_index,
+                    state.id,
+                    err,
+                )
+                return False
+        logger.info(
+            "Experiments %d-%d of job set %s failed; resubmitted them (%d of at most %d).",
+            mjob.start_index,
+            mjob.end_index,
+            state.id,
+            mjob._attempt + 1,
+            state.resubmit.max_resubmits,
+        )
+        return True
+
+    def retry_failed(self, backend: Any, run_config: dict[str, Any]) -> list[ManagedJob]:
+        """Resubmit every failed job (see ``ManagedJobSet.retry_failed``)."""
+        state = self._state
+        self._submitter.require_jobs()
+        chosen = backend if backend is not None else state.backend
+        if chosen is not None:
+            for mjob in state.jobs():
+                self._reattach_detached(mjob, chosen)
+        jobs = state.jobs()
+        failed = [(number, mjob) for number, mjob in enumerate(jobs) if needs_retry(mjob)]
+        if not failed:
+            return []
+        if chosen is None:
+            raise JobManagerInvalidStateError(
+                f"Job set {state.id} has no backend to retry its failed jobs on: "
+                "pass retry_failed(backend=...)."
+            )
+        target = resolve_target(chosen)
+        plans: list[tuple[int, ManagedJob, list[QuantumCircuit], CheckedRun, dict[str, Any]]] = []
+        for number, mjob in failed:
+            circuits, config = self.submission_of(mjob, run_config)
+            checked = CheckedRun.check(chosen, config, target)
+            plans.append((number, mjob, circuits, checked, config))
+        with state.lock:
+            state.backend, state.target = chosen, target
+            if state.executor is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=4, thread_name_prefix="managedjob-retry"
+                )
+                # A set dropped without close() still lets the pool's threads go.
+                weakref.finalize(self, self._pool.shutdown, wait=False)
+                state.executor = self._pool
+            executor = state.executor
+        resubmitted = [
+            self._resubmit(number, mjob, circuits, checked, config, executor)
+            for number, mjob, circuits, checked, config in plans
+        ]
+        logger.info("Resubmitted %d job(s) of job set %s.", len(resubmitted), state.id)
+        return resubmitted
+
+    def _target_for(self, backend: Any) -> Any:
+        target = self._state.target
+        if target is not None and (target is backend or target.wrapped is backend):
+            return target
+        return resolve_target(backend)
+
+    def _reattach_detached(self, mjob: ManagedJob, backend: Any) -> None:
+        """Look a job that a rebuilt set did not attach up on ``backend``."""
+        observer = mjob._observer
+        if not isinstance(observer, SliceObserver) or observer.detached_job_id is None:
+            return
+        job_id, observer.detached_job_id = observer.detached_job_id, None
+        job, why = reattach(backend, job_id)
+        if job is None:
+            mjob._lost_reason = (
+                f"Job {job_id} for experiments {mjob.start_index}-{mjob.end_index} {why}."
+            )
+            return
+        mjob.job = job
+        mjob._lost_reason = None
+        observer.watch(mjob)
+
+    def submission_of(
+        self, mjob: ManagedJob, overrides: dict[str, Any]
+    ) -> tuple[list[QuantumCircuit], dict[str, Any]]:
+        """Return a job's circuits and run options (Qobj options included) for resubmission.
+
+        Raises:
+            IBMQJobManagerInvalidStateError: If they are not known.
+        """
+        state = self._state
+        span = f"{mjob.start_index}-{mjob.end_index}"
+        unsaved: list[str] = []
+        if mjob._circuits is not None:
+            circuits = mjob._circuits
+            config = {**mjob._run_config, **mjob._qobj_options}
+        else:
+            observer = mjob._observer
+            recorder = observer.recorder if isinstance(observer, SliceObserver) else None
+            if recorder is None or not isinstance(observer, SliceObserver):
+                raise JobManagerInvalidStateError(
+                    f"The circuits of experiments {span} of job set {state.id} are not known: "
+                    "it was not run or journaled by managedjob."
+                )
+            circuits, stored, qobj_options = recorder.owner.load_submission(observer.index)
+            config = {**stored, **qobj_options}
+            unsaved = recorder.owner.unsaved_options
+        missing = [key for key in unsaved if key not in overrides]
+        if missing:
+            raise JobManagerInvalidStateError(
+                f"Run option(s) {', '.join(map(repr, missing))} of job set {state.id} were not "
+                "journaled (they have no JSON form): pass them to retry_failed()."
+            )
+        config.update(overrides)
+        return list(circuits), config
+
+    def _resubmit(
+        self,
+        number: int,
+        old: ManagedJob,
+        circuits: list[QuantumCircuit],
+        checked: CheckedRun,
+        config: dict[str, Any],
+        executor: Executor,
+    ) -> ManagedJob:
+        """Replace job ``number`` by a new submission of the same experiments."""
+        state = self._state
+        new = state.new_managed_job(old.start_index, old.experiments_count, None)
+        new._attempt = old._attempt + 1
+        new._target = checked.target
+        recorder = state.recorder
+        attempt = (
+            None
+            if recorder is None
+            else recorder.new_attempt(number, new._attempt, state.job_name(number))
+        )
+        new._observer = self._observer(number, attempt)
+        with state.lock:
+            state.managed_jobs[number] = new
+            state.jobs_version += 1
+            old._superseded = True
+            state.managed_results = None
+        try:
+            self._submitter.submit(new, number, circuits, checked, executor, config)
+        except BaseException:
+            with state.lock:
+                state.managed_jobs[number] = old
+                state.jobs_version += 1
+                old._superseded = False
+            raise
+        return new

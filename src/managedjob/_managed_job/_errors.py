@@ -1,0 +1,66 @@
+"""How a managed job words what went wrong: warnings, job ids, failed results."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+
+from qiskit.providers import JobV1
+from qiskit.result import Result
+
+__all__ = ["check_count", "describe_failure", "experiment_name", "job_id", "warn"]
+
+logger = logging.getLogger("managedjob._managed_job")
+
+
+def warn(message: str) -> None:
+    """Warn as the legacy manager did, even from a worker thread.
+
+    A warnings filter that turns warnings into errors must not make a
+    submission future raise, so such an error is logged instead.
+    """
+    try:
+        warnings.warn(message, UserWarning, stacklevel=3)
+    except Warning:
+        logger.warning(message)
+
+
+def check_count(name: str, value: object, minimum: int) -> int:
+    """Return ``value`` if it is an int of at least ``minimum``.
+
+    Raises:
+        ValueError: Naming the value.
+    """
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an integer, not {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def job_id(job: JobV1 | None) -> str | None:
+    """Return the job's id, or ``None`` if there is no job or it cannot tell."""
+    if job is None:
+        return None
+    try:
+        return str(job.job_id())
+    except Exception:
+        return None
+
+
+def experiment_name(experiment: object) -> str | None:
+    """Return the name in an experiment result's header, if it has one."""
+    header = getattr(experiment, "header", None)
+    name = header.get("name") if isinstance(header, dict) else getattr(header, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def describe_failure(result: Result) -> str:
+    """Return what a failed result says: its status, then each failed experiment."""
+    lines = [f"Job failed: {result.status}" if result.status else "Job failed."]
+    for index, experiment in enumerate(result.results):
+        if not experiment.success:
+            name = experiment_name(experiment)
+            label = f"experiment {index}" + (f" ({name})" if name else "")
+            lines.append(f"{label}: {getattr(experiment, 'status', None) or 'failed'}")
+    return "\n".join(lines)
