@@ -25,6 +25,7 @@ from managedjob._pubs._coerce import (
     coerce_sampler_pubs,
 )
 from managedjob._pubs._cost import PubCost, estimate_circuit_bytes, pub_costs
+from managedjob._pubs._merge import format_indexes, merge_pub_results
 from managedjob._pubs._plan import PubPart, PubPlan, job_pubs, part_pub, plan_pub_jobs
 
 __all__ = [
@@ -36,7 +37,9 @@ __all__ = [
     "coerce_estimator_pubs",
     "coerce_sampler_pubs",
     "estimate_circuit_bytes",
+    "format_indexes",
     "job_pubs",
+    "merge_pub_results",
     "part_pub",
     "plan_pub_jobs",
     "pub_costs",
