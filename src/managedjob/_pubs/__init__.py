@@ -18,6 +18,7 @@ payload bytes of a PUB), ``_plan`` (packing into jobs, cutting big PUBs),
 container) and ``_codec`` (PUBs and results in it).
 """
 
+from managedjob._pubs._codec import decode_pubs, decode_result, encode_pubs, encode_result
 from managedjob._pubs._coerce import (
     check_precision,
     check_shots,
@@ -36,6 +37,10 @@ __all__ = [
     "check_shots",
     "coerce_estimator_pubs",
     "coerce_sampler_pubs",
+    "decode_pubs",
+    "decode_result",
+    "encode_pubs",
+    "encode_result",
     "estimate_circuit_bytes",
     "format_indexes",
     "job_pubs",
