@@ -174,15 +174,18 @@ class _Packer:
 
 
 def _shot_parts(
-    packer: _Packer, index: int, cost: PubCost, rows: range | None, nbytes: int
+    packer: _Packer, index: int, cost: PubCost, rows: range | None, limit: int, total: int
 ) -> list[PubPart]:
-    """Cut the rows ``rows`` of a Sampler PUB by shots, one job per part."""
-    assert packer.max_executions is not None and cost.shots is not None
+    """Cut the rows ``rows`` of a Sampler PUB of ``total`` shots by shots, one job per part.
+
+    ``limit`` is the execution budget of a job.
+    """
     elements = cost.size if rows is None else len(rows) * cost.row_size
-    step = max(1, packer.max_executions // elements)
+    nbytes = cost.payload_bytes(None if rows is None else len(rows))
+    step = max(1, limit // elements)
     parts = []
-    for start in range(0, cost.shots, step):
-        shots = range(start, min(start + step, cost.shots))
+    for start in range(0, total, step):
+        shots = range(start, min(start + step, total))
         packer.close()
         parts.append(packer.add(index, len(shots), elements * len(shots), nbytes, rows, shots))
     return parts
@@ -214,11 +217,12 @@ def _row_parts(packer: _Packer, index: int, cost: PubCost, per_element: int) -> 
     return parts
 
 
-def _block_parts(packer: _Packer, index: int, cost: PubCost) -> list[PubPart]:
+def _block_parts(
+    packer: _Packer, index: int, cost: PubCost, limit: int, total: int
+) -> list[PubPart]:
     """Cut a Sampler PUB into blocks of rows that fit at one shot, each cut by shots."""
-    assert packer.max_executions is not None
     rows = cost.rows or 0
-    block = max(1, packer.max_executions // max(cost.row_size, 1))
+    block = max(1, limit // max(cost.row_size, 1))
     if packer.max_bytes is not None and cost.row_bytes > 0:
         room = packer.max_bytes - cost.fixed_bytes
         if room >= cost.row_bytes:
@@ -226,9 +230,7 @@ def _block_parts(packer: _Packer, index: int, cost: PubCost) -> list[PubPart]:
     parts = []
     for start in range(0, rows, block):
         part_rows = range(start, min(start + block, rows))
-        parts.extend(
-            _shot_parts(packer, index, cost, part_rows, cost.payload_bytes(len(part_rows)))
-        )
+        parts.extend(_shot_parts(packer, index, cost, part_rows, limit, total))
     return parts
 
 
@@ -244,23 +246,16 @@ def _place(packer: _Packer, index: int, cost: PubCost) -> list[PubPart]:
         packer.close()
         return [packer.add(index, cost.key, executions, nbytes)]
     splittable = (cost.rows or 0) > 1
-    over_executions = packer.max_executions is not None and executions > packer.max_executions
-    if (
-        cost.sampler
-        and over_executions
-        and (not splittable or packer.fits_alone(cost.size, nbytes))
-    ):
-        return _shot_parts(packer, index, cost, None, nbytes)
+    limit = packer.max_executions
+    if limit is not None and cost.sampler:
+        # Under an execution budget, a Sampler PUB's per_element is its shots.
+        if executions > limit and (not splittable or packer.fits_alone(cost.size, nbytes)):
+            return _shot_parts(packer, index, cost, None, limit, per_element)
+        if splittable and cost.row_size * per_element > limit:
+            return _block_parts(packer, index, cost, limit, per_element)
     if not splittable:
         packer.close()
         return [packer.add(index, cost.key, executions, nbytes)]
-    row_executions = cost.row_size * per_element
-    if (
-        cost.sampler
-        and packer.max_executions is not None
-        and row_executions > packer.max_executions
-    ):
-        return _block_parts(packer, index, cost)
     return _row_parts(packer, index, cost, per_element)
 
 
