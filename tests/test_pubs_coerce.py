@@ -5,8 +5,9 @@ import pytest
 from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter, ParameterVector
 from qiskit.primitives import StatevectorEstimator, StatevectorSampler
-from qiskit.primitives.containers import EstimatorPub, SamplerPub
-from qiskit.quantum_info import Pauli, SparseObservable, SparsePauliOp
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.sampler_pub import SamplerPub
+from qiskit.quantum_info import Pauli, SparsePauliOp
 
 from managedjob._pubs import (
     check_precision,
@@ -131,7 +132,7 @@ def test_estimator_forms_match_what_the_primitive_makes_of_them() -> None:
         (circuit, "ZZ", [0.4]),
         (circuit, [[SparsePauliOp("ZZ")], [SparsePauliOp(["XX", "YY"], [0.5, 0.5])]], [0.1, 0.2]),
         (two, {"ZI": 1.0, "IX": -2.0}, np.ones((3, 2)), 0.5),
-        (circuit, SparseObservable("XZ"), {"theta": 0.3}),
+        (circuit, SparsePauliOp("XZ"), {"theta": 0.3}),
         EstimatorPub.coerce((circuit, Pauli("XY"), [0.2])),
     ]
     ours = coerce_estimator_pubs(given, precision=0.0)

@@ -23,8 +23,10 @@ from typing import Any
 from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import BitArray, DataBin, PrimitiveResult, PubResult, SamplerPubResult
-from qiskit.primitives.containers import BindingsArray, EstimatorPub, SamplerPub
+from qiskit.primitives.containers.bindings_array import BindingsArray
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.observables_array import ObservablesArray
+from qiskit.primitives.containers.sampler_pub import SamplerPub
 
 from managedjob._pubs._wire import BlobReader, BlobWriter
 from managedjob.exceptions import InvalidInputError
@@ -90,7 +92,6 @@ def encode_pubs(pubs: Sequence[SamplerPub | EstimatorPub]) -> bytes:
             entry["precision"] = pub.precision
             entry["observables"] = {
                 "shape": list(observables.shape),
-                "num_qubits": observables.num_qubits,
                 "terms": observables.tolist(),
             }
         entries.append(entry)
@@ -109,7 +110,7 @@ def _decode_bindings(reader: BlobReader, entry: dict[str, Any]) -> BindingsArray
 
 def _decode_observables(entry: dict[str, Any]) -> ObservablesArray:
     shape = tuple(entry["shape"])
-    observables = ObservablesArray(entry["terms"], num_qubits=entry["num_qubits"])
+    observables = ObservablesArray(entry["terms"])
     # An empty array's text ([] or [[], []]) may not say all of its shape.
     return observables if observables.shape == shape else observables.reshape(shape)
 

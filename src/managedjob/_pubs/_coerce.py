@@ -18,14 +18,17 @@ from typing import Any
 
 import numpy as np
 from qiskit.circuit import QuantumCircuit
-from qiskit.primitives.containers import BindingsArray, EstimatorPub, SamplerPub
+from qiskit.primitives.containers.bindings_array import BindingsArray
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.observables_array import ObservablesArray
+from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.quantum_info import Pauli, PauliList, SparseObservable, SparsePauliOp
 
 from managedjob.exceptions import InvalidInputError
 
 __all__ = [
     "check_precision",
+    "observable_terms",
     "check_shots",
     "coerce_estimator_pubs",
     "coerce_sampler_pubs",
@@ -56,6 +59,22 @@ def describe(value: object) -> str:
     if isinstance(value, Sized):
         return f"{type(value).__name__} of length {len(value)}"
     return type(value).__name__
+
+
+def observable_terms(observables: ObservablesArray) -> list[dict[str, float]]:
+    """Return each observable of the array, flattened, as ``{Pauli label: coefficient}``.
+
+    This is the form every supported Qiskit version gives (Qiskit 2.0 stores
+    these dicts, later versions ``SparseObservable``s).
+    """
+    terms: list[dict[str, float]] = np.asarray(observables).ravel().tolist()
+    return terms
+
+
+def _width(observables: ObservablesArray) -> int:
+    """The number of qubits the (non-empty) observables act on."""
+    first = observables[(0,) * observables.ndim]
+    return len(next(iter(first)))
 
 
 def check_shots(shots: object, what: str = "shots") -> int | None:
@@ -213,9 +232,10 @@ def _observables(value: object, circuit: QuantumCircuit, index: int) -> Observab
         raise InvalidInputError(
             f"pub {index}: observables {describe(value)} are not valid: {err}"
         ) from err
-    if observables.size and observables.num_qubits != circuit.num_qubits:
+    width = _width(observables) if observables.size else circuit.num_qubits
+    if width != circuit.num_qubits:
         raise InvalidInputError(
-            f"pub {index}: observables act on {observables.num_qubits} qubits, "
+            f"pub {index}: observables act on {width} qubits, "
             f"the circuit {circuit.name!r} has {circuit.num_qubits}"
         )
     return observables

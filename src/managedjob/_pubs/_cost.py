@@ -18,9 +18,10 @@ from dataclasses import dataclass
 
 from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
-from qiskit.primitives.containers import EstimatorPub, SamplerPub
+from qiskit.primitives.containers.estimator_pub import EstimatorPub
+from qiskit.primitives.containers.sampler_pub import SamplerPub
 
-from managedjob._pubs._coerce import check_shots
+from managedjob._pubs._coerce import check_shots, observable_terms
 from managedjob.exceptions import InvalidInputError
 
 __all__ = ["PubCost", "estimate_circuit_bytes", "has_leading_axis", "pub_costs"]
@@ -138,8 +139,8 @@ def _array_bytes(pub: SamplerPub | EstimatorPub) -> tuple[int, int]:
         fixed += values
     if isinstance(pub, EstimatorPub):
         observables = pub.observables
-        width = observables.num_qubits + _TERM_OVERHEAD
-        terms = sum(len(item) for item in observables.sparse_observables_array().flat)
+        width = pub.circuit.num_qubits + _TERM_OVERHEAD
+        terms = sum(len(item) for item in observable_terms(observables))
         text = terms * width + observables.size * _TERM_OVERHEAD
         if has_leading_axis(observables.shape, pub.shape):
             split += text
