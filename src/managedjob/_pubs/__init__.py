@@ -3,11 +3,14 @@
 The pieces a managed run of PUBs is made of, as pure functions over Qiskit's
 primitive containers, in the order a run uses them::
 
-    pubs = coerce_sampler_pubs(user_pubs, shots)        # or coerce_estimator_pubs
+    pubs = coerce_sampler_pubs(user_pubs, shots)   # or coerce_estimator_pubs
     costs = pub_costs(pubs, default_shots, estimate_circuit_bytes)
     plan = plan_pub_jobs(costs, max_pubs, max_executions, max_bytes)
-    for job, job_pubs_ in zip(plan.jobs, job_pubs(pubs, plan)): ...   # one run() each
+    job_results = [primitive.run(parts).result() for parts in job_pubs(pubs, plan)]
     result = merge_pub_results(plan, job_results, partial=False)
+
+A failed job's result is ``None`` in ``job_results``; ``plan.pubs_in_jobs``
+names the input PUBs it leaves without a result.
 
 and :func:`encode_pubs` / :func:`encode_result` (with their ``decode_``
 twins) to journal PUBs and results without pickle.
