@@ -17,6 +17,8 @@ from managedjob._pubs import (
     PubPlan,
     coerce_estimator_pubs,
     coerce_sampler_pubs,
+    decode_plan,
+    encode_plan,
     estimate_circuit_bytes,
     job_pubs,
     plan_pub_jobs,
@@ -193,6 +195,30 @@ def test_plan_covers_every_element_once_within_budgets(
     plan = plan_pub_jobs(costs, max_pubs, max_executions, max_bytes)
     check_plan(plan, costs, max_pubs, max_executions, max_bytes)
     check_greedy(plan, costs, max_pubs, max_executions, max_bytes)
+
+
+@given(workload())
+def test_plans_round_trip_as_json(
+    case: tuple[list[PubCost], int | None, int | None, int | None],
+) -> None:
+    plan = plan_pub_jobs(*case)
+    assert decode_plan(encode_plan(plan)) == plan
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"[]",
+        b'{"version": 2, "pubs": 0, "jobs": []}',
+        b'{"version": 1, "pubs": 2, "jobs": [[[0, null, null, null, null]]]}',
+        b'{"version": 1, "pubs": 1, "jobs": [[[-1, null, null, null, null]]]}',
+        b'{"version": 1, "pubs": 1, "jobs": [[[0, null, null]]]}',
+    ],
+)
+def test_damaged_plans_are_refused(data: bytes) -> None:
+    with pytest.raises(InvalidInputError, match="not a plan written by managedjob"):
+        decode_plan(data)
 
 
 @given(st.lists(pub_cost(True), min_size=1, max_size=8), st.integers(1, 5))

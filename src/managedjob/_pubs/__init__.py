@@ -12,8 +12,9 @@ primitive containers, in the order a run uses them::
 A failed job's result is ``None`` in ``job_results``; ``plan.pubs_in_jobs``
 names the input PUBs it leaves without a result.
 
-and :func:`encode_pubs` / :func:`encode_result` (with their ``decode_``
-twins) to journal PUBs and results without pickle.
+and :func:`encode_pubs`, :func:`encode_plan` and :func:`encode_result`
+(with their ``decode_`` twins) to journal PUBs, plans and results without
+pickle.
 
 Modules: ``_coerce`` (user input to checked PUBs), ``_cost`` (executions and
 payload bytes of a PUB), ``_plan`` (packing into jobs, cutting big PUBs),
@@ -21,7 +22,14 @@ payload bytes of a PUB), ``_plan`` (packing into jobs, cutting big PUBs),
 container) and ``_codec`` (PUBs and results in it).
 """
 
-from managedjob._pubs._codec import decode_pubs, decode_result, encode_pubs, encode_result
+from managedjob._pubs._codec import (
+    decode_plan,
+    decode_pubs,
+    decode_result,
+    encode_plan,
+    encode_pubs,
+    encode_result,
+)
 from managedjob._pubs._coerce import (
     check_precision,
     check_shots,
@@ -40,8 +48,10 @@ __all__ = [
     "check_shots",
     "coerce_estimator_pubs",
     "coerce_sampler_pubs",
+    "decode_plan",
     "decode_pubs",
     "decode_result",
+    "encode_plan",
     "encode_pubs",
     "encode_result",
     "estimate_circuit_bytes",

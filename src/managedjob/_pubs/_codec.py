@@ -6,6 +6,9 @@ observables as text (a nested list of ``{"Pauli label": coefficient}``
 dicts, as ``ObservablesArray.tolist()`` gives them), shots and precision as
 numbers.
 
+Plans: JSON, each part as ``[pub, rows start, rows stop, shots start, shots
+stop]`` (``null`` for a range the part does not cut), job by job.
+
 Results: each ``BitArray`` as its ``uint8`` array and ``num_bits``, other
 arrays as ``.npy``, metadata as tagged JSON (see :mod:`._wire`). A result
 read back compares equal to the one written, field by field; a ``None`` in
@@ -17,6 +20,7 @@ The bytes are not compressed: whoever stores them may.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -28,15 +32,24 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.observables_array import ObservablesArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 
+from managedjob._pubs._plan import PubPart, PubPlan
 from managedjob._pubs._wire import BlobReader, BlobWriter
 from managedjob.exceptions import InvalidInputError
 
-__all__ = ["decode_pubs", "decode_result", "encode_pubs", "encode_result"]
+__all__ = [
+    "decode_plan",
+    "decode_pubs",
+    "decode_result",
+    "encode_plan",
+    "encode_pubs",
+    "encode_result",
+]
 
 _PUBS_MAGIC = b"MJPUBS\x00\x01"
 _RESULT_MAGIC = b"MJPRES\x00\x01"
 _PUBS = "PUBs written by managedjob"
 _RESULT = "a primitive result written by managedjob"
+_PLAN = "a plan written by managedjob"
 
 
 def _circuit_indexes(
@@ -210,3 +223,55 @@ def decode_result(data: bytes) -> PrimitiveResult:
         raise
     except Exception as err:
         raise reader.error(err) from err
+
+
+def _bounds(span: range | None) -> list[int | None]:
+    return [None, None] if span is None else [span.start, span.stop]
+
+
+def _span(start: int | None, stop: int | None) -> range | None:
+    return None if start is None or stop is None else range(start, stop)
+
+
+def encode_plan(plan: PubPlan) -> bytes:
+    """Return ``plan`` as JSON bytes."""
+    jobs = [
+        [[part.pub, *_bounds(part.rows), *_bounds(part.shots)] for part in job]
+        for job in plan.jobs
+    ]
+    text = json.dumps({"version": 1, "pubs": len(plan.parts), "jobs": jobs}, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def _read_part(job: int, position: int, entry: list[int | None]) -> PubPart:
+    pub, rows_start, rows_stop, shots_start, shots_stop = entry
+    if not isinstance(pub, int) or pub < 0:
+        raise TypeError(f"a part's PUB index is {pub!r}")
+    return PubPart(
+        pub, job, position, _span(rows_start, rows_stop), _span(shots_start, shots_stop)
+    )
+
+
+def decode_plan(data: bytes) -> PubPlan:
+    """Read a plan written by :func:`encode_plan`.
+
+    Raises:
+        InvalidInputError: If ``data`` is not such a plan, or it is damaged.
+    """
+    try:
+        document = json.loads(data)
+        if document["version"] != 1:
+            raise ValueError(f"version {document['version']!r}")
+        jobs = tuple(
+            tuple(_read_part(job, position, entry) for position, entry in enumerate(entries))
+            for job, entries in enumerate(document["jobs"])
+        )
+        parts: list[list[PubPart]] = [[] for _ in range(document["pubs"])]
+        for job_parts in jobs:
+            for part in job_parts:
+                parts[part.pub].append(part)
+    except (ValueError, KeyError, TypeError, IndexError) as err:
+        raise InvalidInputError(f"these bytes are not {_PLAN}: {err}") from err
+    if not all(parts):
+        raise InvalidInputError(f"these bytes are not {_PLAN}: a PUB has no part")
+    return PubPlan(jobs, tuple(tuple(pub_parts) for pub_parts in parts))
