@@ -163,7 +163,7 @@ def test_estimator_forms_match_what_the_primitive_makes_of_them() -> None:
         ([(bell(False), "ZZ", [0.1])], float("inf"), r"^precision must be .* not inf"),
         ([(bell(False), "ZZ", [0.1])], -1, r"^precision must be a finite"),
         ([(bell(False), "ZZ", [0.1]), bell(False)], None, r"pub 1: an estimator PUB needs obs"),
-        ([(bell(False),)], None, r"pub 0: a estimator PUB tuple has 2 to 4 items"),
+        ([(bell(False),)], None, r"pub 0: an estimator PUB tuple has 2 to 4 items"),
         ([SamplerPub.coerce(fixed())], None, r"pub 0: a SamplerPub was given to an estimator"),
         ((bell(False), "ZZ", [0.1]), None, r"wrap a single PUB in a list"),
     ],

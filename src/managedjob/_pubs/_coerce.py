@@ -28,11 +28,11 @@ from managedjob.exceptions import InvalidInputError
 
 __all__ = [
     "check_precision",
-    "observable_terms",
     "check_shots",
     "coerce_estimator_pubs",
     "coerce_sampler_pubs",
     "describe",
+    "observable_terms",
 ]
 
 _OBSERVABLE_TYPES = (str, Pauli, PauliList, SparsePauliOp, SparseObservable, ObservablesArray)
@@ -144,8 +144,9 @@ def _parts(item: object, index: int, kind: str, sizes: range) -> Sequence[Any]:
     if isinstance(item, (str, bytes, Mapping)) or not isinstance(item, Sequence):
         raise InvalidInputError(f"pub {index}: not a {kind} PUB: {describe(item)}")
     if len(item) not in sizes:
+        article = "an" if kind[0] in "aeiou" else "a"
         raise InvalidInputError(
-            f"pub {index}: a {kind} PUB tuple has {sizes.start} to {sizes.stop - 1} "
+            f"pub {index}: {article} {kind} PUB tuple has {sizes.start} to {sizes.stop - 1} "
             f"items, this one has {len(item)}"
         )
     if not isinstance(item[0], QuantumCircuit):
