@@ -24,6 +24,7 @@ from managedjob._pubs import (
     PubPlan,
     coerce_estimator_pubs,
     coerce_sampler_pubs,
+    estimate_circuit_bytes,
     format_indexes,
     job_pubs,
     merge_pub_results,
@@ -195,6 +196,22 @@ def test_split_estimator_run_merges_to_the_direct_run(max_executions: int | None
         assert ours.metadata["target_precision"] == theirs.metadata["target_precision"]
     if max_executions == 1:
         assert plan.num_jobs > len(pubs)
+
+
+def test_a_payload_budget_cuts_along_rows_and_merges_to_the_direct_run() -> None:
+    pubs = estimator_pubs()
+    costs = pub_costs(pubs, circuit_bytes=estimate_circuit_bytes)
+    # Room for the circuit and about two rows of observables and values.
+    budget = max(cost.fixed_bytes + 2 * cost.row_bytes for cost in costs)
+    plan = plan_pub_jobs(costs, max_payload_bytes=budget)
+    assert any(part.rows is not None for parts in plan.parts for part in parts)
+    estimator = StatevectorEstimator()
+    merged = merge_pub_results(
+        plan, [estimator.run(parts).result() for parts in job_pubs(pubs, plan)]
+    )
+    for ours, theirs in zip(merged, estimator.run(pubs).result(), strict=True):
+        np.testing.assert_allclose(ours.data.evs, theirs.data.evs, rtol=0, atol=1e-12)
+        assert ours.data.evs.shape == theirs.data.evs.shape
 
 
 def test_a_whole_pub_keeps_its_result_object_and_one_job_its_metadata() -> None:
