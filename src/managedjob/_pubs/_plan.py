@@ -4,7 +4,8 @@ A plan says, for every job, which PUB parts it runs (in order), and for
 every input PUB, which parts make it up. Jobs are filled greedily in input
 order, up to a count of PUBs, a budget of executions and a budget of payload
 bytes; all PUBs of a job share their shots (Sampler) or precision
-(Estimator), as given on the PUB.
+(Estimator), as given on the PUB (a part cut by shots runs its own count of
+shots, and shares a job only with PUBs of that count).
 
 A PUB that does not fit in a job of its own is cut:
 
@@ -17,7 +18,8 @@ A PUB that does not fit in a job of its own is cut:
 
 The smallest unit is one leading-axis row (the whole PUB when it has no
 axis) at one shot; a job holding a unit alone may be over a budget, and a
-PUB whose circuit alone is over the byte budget is cut by executions only.
+PUB one row of which is over the byte budget on its own is cut by
+executions only.
 """
 
 from __future__ import annotations
@@ -132,8 +134,8 @@ class _Packer:
         if self.max_executions is not None and row_executions > 0:
             count = min(count, (self.max_executions - self._executions) // row_executions)
         unit_over = cost.fixed_bytes + cost.row_bytes > (self.max_bytes or 0)
-        # A circuit over the byte budget on its own makes every part over it:
-        # then only executions decide how many rows a part holds.
+        # A row over the byte budget on its own makes every part over it:
+        # then only executions decide how many rows a part (alone in its job) holds.
         if self.max_bytes is not None and not (unit_over and not self._current):
             room = self.max_bytes - self._bytes - cost.fixed_bytes
             if room < 0:
