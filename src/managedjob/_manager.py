@@ -34,7 +34,7 @@ from managedjob.exceptions import (
     JobManagerInvalidStateError,
     UnknownJobSetError,
 )
-from managedjob.targets import Target, estimate_payload_bytes, resolve_target
+from managedjob.targets import Target, resolve_target
 
 __all__ = ["IBMQJobManager", "JobManager"]
 
@@ -327,9 +327,7 @@ class JobManager:
             InvalidInputError: If the target rejects a circuit, or one circuit
                 alone is over a budget (naming its index).
         """
-        check = getattr(target, "check_circuits", None)
-        if callable(check):
-            check(experiments)
+        target.check_circuits(experiments)
         limits = target.limits()
         size = effective_max_experiments(max_experiments_per_job, limits.max_experiments)
         budgets: list[Budget] = []
@@ -337,8 +335,7 @@ class JobManager:
             shots = int((run_config or {}).get("shots") or ASSUMED_SHOTS)
             budgets.append(Budget("executions", [shots] * len(experiments), limits.max_executions))
         if limits.max_payload_bytes is not None:
-            estimate = getattr(target, "estimate_payload_bytes", estimate_payload_bytes)
-            costs = [int(estimate(circuit)) for circuit in experiments]
+            costs = [int(target.estimate_payload_bytes(circuit)) for circuit in experiments]
             budgets.append(Budget("payload bytes", costs, limits.max_payload_bytes))
         slices = plan_slices(len(experiments), size, budgets)
         return [experiments[part.start : part.stop] for part in slices]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,14 +23,6 @@ logger = logging.getLogger("managedjob._managed_job")
 
 class SubmissionCalledOff(Exception):
     """The job was cancelled while its submission waited for the target's job limit."""
-
-
-def _takes_start_index(target: Target) -> bool:
-    """Whether ``target.submit`` takes the slice's first experiment index (optional)."""
-    try:
-        return "start_index" in inspect.signature(target.submit).parameters
-    except (TypeError, ValueError):
-        return False
 
 
 @dataclass(frozen=True)
@@ -76,7 +67,6 @@ class SliceSubmission:
             Exception: The error that ended the submission.
         """
         policy, clock, target = self.retry_policy, self.clock, self.target
-        extra = {"start_index": self.start_index} if _takes_start_index(target) else {}
 
         def attempt() -> JobV1:
             return target.submit(
@@ -84,7 +74,7 @@ class SliceSubmission:
                 job_name=self.job_name,
                 job_tags=self.job_tags,
                 run_config=self.run_config,
-                **extra,
+                start_index=self.start_index,
             )
 
         limit_since: float | None = None
