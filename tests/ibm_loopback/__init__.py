@@ -26,14 +26,13 @@ with code 1305), :attr:`~LoopbackService.max_pending_jobs` (3458),
 queued). :meth:`~LoopbackService.count` counts requests by method and route.
 """
 
-from ._faults import (
+from ._faults import Answer, Faults
+from ._replies import (
     MAX_TIME_CODE,
     PENDING_LIMIT_CODE,
     QUOTA_CODE,
     RATE_LIMIT_CODE,
     SESSION_CLOSED_CODE,
-    Answer,
-    Faults,
 )
 from ._server import API_ROOT, LoopbackService
 from ._state import Job, RuntimeSession

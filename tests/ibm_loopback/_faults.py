@@ -12,27 +12,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-#: The error code IBM Quantum gives with a 429 (too many requests).
-RATE_LIMIT_CODE = "1202"
-#: Too many pending jobs on the instance.
-PENDING_LIMIT_CODE = 3458
-#: The instance's quota is used up.
-QUOTA_CODE = 4317
-#: A job ran longer than its maximum execution time.
-MAX_TIME_CODE = 1305
-#: A job is part of a session (or batch) that has been closed.
-SESSION_CLOSED_CODE = 4001
-
-MORE_INFO = "https://cloud.ibm.com/apidocs/quantum-computing#error-handling"
-
-
-def error_body(code: int | str, message: str, status: int) -> dict[str, Any]:
-    """Return an error answer shaped as IBM Cloud APIs shape them."""
-    return {
-        "errors": [{"code": str(code), "message": message, "more_info": MORE_INFO}],
-        "trace": "loopback-trace",
-        "status_code": status,
-    }
+from ._replies import MAX_TIME_CODE, RATE_LIMIT_CODE, error_body
 
 
 @dataclass

@@ -205,3 +205,89 @@ def run_pubs(device: Device, job: Job) -> dict[str, Any]:
         "result_text": json.dumps(result, cls=RuntimeEncoder),
         "quantum_seconds": round(0.5 + 1e-4 * sum(pub.shots or 0 for pub in pubs), 3),
     }
+
+
+class ServiceState:
+    """Everything the service holds, under one lock; the instance's limits are knobs.
+
+    Attributes:
+        max_pending_jobs: Most jobs the instance may have queued or running
+            (error 3458 beyond); ``None``: no limit.
+        quota_jobs: Jobs the instance's quota allows (error 4317 beyond, and
+            the usage shows the limit reached); ``None``: no limit.
+        usage_limit_seconds: The instance's usage limit.
+        refusals: The error code of every job the service refused.
+    """
+
+    def __init__(self, devices: dict[str, Device], crn: str) -> None:
+        self.lock = threading.RLock()
+        self.devices = devices
+        self.crn = crn
+        self.jobs: list[Job] = []
+        self.sessions: dict[str, RuntimeSession] = {}
+        self.refusals: list[int] = []
+        self.max_pending_jobs: int | None = None
+        self.quota_jobs: int | None = None
+        self.usage_limit_seconds = 600.0
+        self._by_id: dict[str, Job] = {}
+
+    def add(self, job: Job) -> None:
+        with self.lock:
+            self.jobs.append(job)
+            self._by_id[job.id] = job
+
+    def remove(self, job: Job) -> None:
+        with self.lock:
+            self.jobs.remove(job)
+            del self._by_id[job.id]
+
+    def find(self, job_id: str) -> Job | None:
+        with self.lock:
+            return self._by_id.get(job_id)
+
+    def pending_count(self, backend: str | None = None) -> int:
+        with self.lock:
+            return sum(1 for job in self.jobs if job.pending and backend in (None, job.backend))
+
+    def quota_used(self) -> bool:
+        with self.lock:
+            return self.quota_jobs is not None and len(self.jobs) >= self.quota_jobs
+
+    def usage(self) -> dict[str, Any]:
+        """The instance's usage, as ``GET /instances/usage`` gives it."""
+        with self.lock:
+            consumed = round(sum(job.quantum_seconds for job in self.jobs), 3)
+            limit = self.usage_limit_seconds
+            reached = self.quota_used() or consumed >= limit
+        month = now().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return {
+            "instance_id": self.crn,
+            "plan_id": "loopback-open-plan",
+            "usage_consumed_seconds": consumed,
+            "usage_limit_seconds": limit,
+            "usage_limit_reached": reached,
+            "usage_period": {"start_time": stamp(month), "end_time": None},
+        }
+
+    def session_elapsed(self, session_id: str) -> float:
+        with self.lock:
+            used = sum(job.quantum_seconds for job in self.jobs if job.session_id == session_id)
+        return round(used, 3)
+
+    def close_session(self, session_id: str | None, reason: str, code: int) -> list[Job]:
+        """Close a session (every open one for ``None``); cancel its queued jobs."""
+        cancelled = []
+        with self.lock:
+            for session in self.sessions.values():
+                if session_id not in (None, session.id) or session.state == "closed":
+                    continue
+                session.state = "closed"
+                session.accepting_jobs = False
+                session.closed_at = now()
+                session.reason = reason
+                for job in self.jobs:
+                    if job.session_id == session.id and job.status == "Queued":
+                        job.status, job.reason, job.reason_code = "Cancelled", reason, code
+                        job.finished = now()
+                        cancelled.append(job)
+        return cancelled
