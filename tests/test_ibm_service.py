@@ -163,11 +163,11 @@ def test_jobs_are_listed_by_tags_pending_backend_limit_and_skip(
         sampler = SamplerV2(mode=backend)
         sampler.options.environment.job_tags = tags
         ids.append(sampler.run(circuit, shots=8).job_id())
+    wait_until(lambda: not any(job.pending for job in ibm_loopback.jobs), "the jobs to run")
     ibm_loopback.hold()
     sampler = SamplerV2(mode=backend)
     sampler.options.environment.job_tags = ["set-a", "held"]
     held = sampler.run(circuit, shots=8)
-    wait_until(lambda: all(not job.pending for job in ibm_loopback.jobs if job.id in ids), "runs")
 
     def found(**filters: Any) -> list[str]:
         return [job.job_id() for job in runtime_service.jobs(**filters)]

@@ -24,6 +24,14 @@ with code 1305), :attr:`~LoopbackService.max_pending_jobs` (3458),
 :meth:`~LoopbackService.expire_session` (a batch or session reaching its end),
 :meth:`~LoopbackService.hold` / :meth:`~LoopbackService.release` (jobs stay
 queued). :meth:`~LoopbackService.count` counts requests by method and route.
+
+In a test, the ``ibm_loopback`` fixture is the service and ``runtime_service``
+a ``QiskitRuntimeService`` connected to it::
+
+    def test_creation_is_rate_limited(ibm_loopback, runtime_service):
+        ibm_loopback.faults.rate_limit("POST", "/jobs", times=1, retry_after=0)
+        ...  # run something on runtime_service.backend("fake_manila")
+        assert ibm_loopback.count("POST", "/jobs") == 1
 """
 
 from ._faults import Answer, Faults

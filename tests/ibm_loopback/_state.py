@@ -1,7 +1,6 @@
-"""What the loopback service holds: backends, jobs, sessions, usage; and the job runner.
+"""What the loopback service holds: backends, jobs, sessions, usage.
 
-Jobs run one at a time, in the order they were created, on a worker thread:
-their PUBs are decoded with the runtime client's own ``RuntimeDecoder``,
+A job's PUBs are decoded with the runtime client's own ``RuntimeDecoder``,
 sampled with ``BackendSamplerV2`` (noiseless Aer by default, or the fake
 device with its noise), and the ``PrimitiveResult`` is stored encoded with
 ``RuntimeEncoder``, as the client expects to read it back.
