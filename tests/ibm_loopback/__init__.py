@@ -18,8 +18,8 @@ asks of IBM Cloud and of the runtime API:
 
 Jobs run on the fake devices the service was given (``BackendSamplerV2``).
 Fault knobs: :attr:`LoopbackService.faults` (429 with or without
-``Retry-After``, 5xx, a created job whose answer is dropped, jobs failing
-with code 1305), :attr:`~LoopbackService.max_pending_jobs` (3458),
+``Retry-After``, a limit on requests per period, 5xx, a created job whose
+answer is dropped, jobs failing with code 1305), :attr:`~LoopbackService.max_pending_jobs` (3458),
 :attr:`~LoopbackService.quota_jobs` (4317),
 :meth:`~LoopbackService.expire_session` (a batch or session reaching its end),
 :meth:`~LoopbackService.hold` / :meth:`~LoopbackService.release` (jobs stay

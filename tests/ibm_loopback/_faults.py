@@ -3,12 +3,17 @@
 A rule matches a request by method and route (``"/jobs"``,
 ``"/jobs/{id}"``, ``"/jobs/{id}/results"``, ... relative to the runtime API
 root, or ``"*"`` for every route) and answers the next ``times`` matching
-requests in its own way. Rules are taken in the order they were added.
+requests in its own way. Rules are taken in the order they were added. A
+rate window (:meth:`Faults.limit_rate`) answers 429 to the requests over its
+rate, for as long as it is set.
 """
 
 from __future__ import annotations
 
+import collections
+import math
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,12 +43,26 @@ class _Rule:
         return self.method in ("*", method) and self.route in ("*", route)
 
 
+@dataclass
+class _Window:
+    method: str
+    route: str
+    count: int
+    per: float
+    header: bool
+    accepted: collections.deque[float] = field(default_factory=collections.deque)
+
+    def matches(self, method: str, route: str) -> bool:
+        return self.method in ("*", method) and self.route in ("*", route)
+
+
 class Faults:
     """Thread-safe list of rules; each one answers the next N requests it matches."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[_Rule] = []
+        self._windows: list[_Window] = []
         self._drops: list[list[Any]] = []
         self._failures: list[list[Any]] = []
 
@@ -71,9 +90,55 @@ class Faults:
         body = error_body("service_unavailable", "The service is unavailable right now.", status)
         self.add(method, route, Answer(status, body), times)
 
-    def take(self, method: str, route: str) -> Answer | None:
-        """Return the answer of the first rule matching the request, using one of its turns."""
+    def limit_rate(
+        self,
+        method: str,
+        route: str,
+        count: int,
+        per: float = 60.0,
+        *,
+        retry_after: bool = True,
+    ) -> None:
+        """Accept at most ``count`` requests per ``per`` seconds; answer 429 beyond.
+
+        With ``retry_after``, the 429 says in ``Retry-After`` (whole seconds,
+        rounded up) when the oldest accepted request leaves the window.
+        Refused requests do not count against the window.
+        """
+        if count < 1 or per <= 0:
+            raise ValueError(f"count must be positive and per above 0, not {count}, {per}")
         with self._lock:
+            self._windows.append(_Window(method.upper(), route, count, per, retry_after))
+
+    def _over_rate(self, method: str, route: str) -> Answer | None:
+        moment = time.monotonic()
+        for window in self._windows:
+            if not window.matches(method, route):
+                continue
+            while window.accepted and window.accepted[0] <= moment - window.per:
+                window.accepted.popleft()
+            if len(window.accepted) >= window.count:
+                wait = math.ceil(window.accepted[0] + window.per - moment)
+                headers = {"Retry-After": str(max(wait, 0))} if window.header else {}
+                body = error_body(
+                    RATE_LIMIT_CODE, "Too many requests. Please wait and try again later.", 429
+                )
+                return Answer(429, body, headers)
+        for window in self._windows:
+            if window.matches(method, route):
+                window.accepted.append(moment)
+        return None
+
+    def take(self, method: str, route: str) -> Answer | None:
+        """Return the answer of the first rule matching the request, using one of its turns.
+
+        Rate windows are asked first; a request they accept is counted in them
+        (even when a one-off rule then answers it).
+        """
+        with self._lock:
+            limited = self._over_rate(method, route)
+            if limited is not None:
+                return limited
             for rule in self._rules:
                 if rule.matches(method, route):
                     rule.remaining -= 1
