@@ -142,6 +142,18 @@ def test_the_server_stops_after_its_request_budget():
         wait_until(server.stopped, "the server to stop after its budget", timeout=5)
 
 
+def test_the_service_can_sample_with_the_device_noise(monkeypatch):
+    with LoopbackService([FakeManilaV2()], noise=True) as server:
+        for name, value in server.environment().items():
+            monkeypatch.setenv(name, value)
+        backend = QiskitRuntimeService(**server.client_arguments()).backend(BACKEND)
+        job = SamplerV2(mode=backend).run(isa(backend, 1, start=5), shots=400)
+        (counts,) = counts_of(job.result())
+    assert sum(counts.values()) == 400
+    assert max(counts, key=counts.__getitem__) == expected_key(5)
+    assert len(counts) > 1  # readout errors of the device
+
+
 def test_sampler_counts_come_back_over_http(ibm_loopback, backend):
     circuits = isa(backend, 4)
     job = SamplerV2(mode=backend).run(circuits, shots=SHOTS)
