@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
-from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 
-from managedjob.exceptions import InvalidInputError
+from managedjob._pubs import estimate_circuit_bytes
 
 __all__ = ["estimate_payload_bytes"]
 
@@ -18,7 +15,7 @@ def estimate_payload_bytes(circuit: QuantumCircuit) -> int:
     The runtime client sends each circuit as QPY, compressed and base64
     encoded; this counts the base64 length of the uncompressed QPY, plus a
     little for the PUB around it, so compression only ever makes the real
-    size smaller.
+    size smaller (the estimate PUB workloads use too).
 
     Args:
         circuit: A circuit as it will be submitted.
@@ -29,13 +26,4 @@ def estimate_payload_bytes(circuit: QuantumCircuit) -> int:
     Raises:
         InvalidInputError: If ``circuit`` cannot be serialized to QPY.
     """
-    buffer = io.BytesIO()
-    try:
-        qpy.dump(circuit, buffer)
-    except Exception as err:
-        raise InvalidInputError(
-            f"circuit {getattr(circuit, 'name', circuit)!r} cannot be serialized to QPY "
-            f"for IBM Quantum: {err}"
-        ) from err
-    size = buffer.tell()
-    return 4 * ((size + 2) // 3) + 64
+    return estimate_circuit_bytes(circuit)
