@@ -170,6 +170,10 @@ class ManagedJobSet:
         return self._state.journal_required
 
     @property
+    def _workload_kind(self) -> str:
+        return self._state.workload.kind
+
+    @property
     def _max_resubmits(self) -> int:
         return self._state.resubmit.max_resubmits
 
