@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from qiskit import transpile
 from qiskit.circuit import Parameter, QuantumCircuit
+from qiskit.primitives import StatevectorSampler
 from qiskit.quantum_info import SparsePauliOp
 
 from managedjob import JobManager, ManagedSampler
 from managedjob._job_set import plan_pub_run
+from managedjob.targets import PubTarget, TargetLimits
 from managedjob.testing import FakeRuntimeSampler, FakeRuntimeService
 
 runtime = pytest.importorskip("qiskit_ibm_runtime")
@@ -115,6 +117,18 @@ def test_a_runtime_sampler_job_holds_at_most_ten_million_executions(manila: Any)
     # Cut by shots: each part runs all 3,000 sets, for at most 10 million executions.
     shots = [part.shots for part in plan.parts[0]]
     assert shots == [range(3333), range(3333, 4096)]
+
+
+def test_runtime_primitives_have_ibms_limits(manila: Any) -> None:
+    sampler = PubTarget(quietly(runtime.SamplerV2, mode=manila))
+    estimator = PubTarget(quietly(runtime.EstimatorV2, mode=manila))
+    assert sampler.limits() == TargetLimits(
+        max_executions=10_000_000, max_payload_bytes=50_000_000
+    )
+    assert estimator.limits().max_executions is None
+    assert estimator.limits().max_payload_bytes == 50_000_000
+    assert sampler.supports_job_tags and estimator.supports_job_tags
+    assert PubTarget(StatevectorSampler()).limits() == TargetLimits()
 
 
 def test_a_pub_set_on_the_fake_service_is_found_by_its_tag() -> None:

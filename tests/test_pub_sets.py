@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import subprocess
 import sys
 import textwrap
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +191,21 @@ def test_backend_and_aer_primitives(kind: str) -> None:
     assert all(set(pub.data.meas.get_counts()) <= {"00", "11"} for pub in sampled)
     assert len(estimated) == 3
     np.testing.assert_allclose([float(pub.data.evs) for pub in estimated], 1.0, atol=0.1)
+
+
+def test_a_process_pool_runs_the_jobs() -> None:
+    pubs = estimator_pubs(5)
+    context = multiprocessing.get_context("spawn")
+    with (
+        ProcessPoolExecutor(max_workers=2, mp_context=context) as pool,
+        JobManager(executor=pool) as manager,
+    ):
+        result = manager.run_pubs(
+            pubs, StatevectorEstimator(), max_pubs_per_job=2
+        ).primitive_result()
+    direct = StatevectorEstimator().run(pubs).result()
+    for merged, alone in zip(result, direct, strict=True):
+        np.testing.assert_allclose(merged.data.evs, alone.data.evs)
 
 
 # ---------------------------------------------------------------- bad input

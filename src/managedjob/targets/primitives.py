@@ -34,6 +34,7 @@ from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
 from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets.ibm_runtime._errors import translate_submit_error
 from managedjob.targets.ibm_runtime._tags import slice_tags
+from managedjob.targets.ibm_runtime._target import DEFAULT_MAX_PAYLOAD_BYTES
 from managedjob.targets.sampler import PrimitiveJobV1, _backend_of, _failure_text, _sampler_name
 
 __all__ = [
@@ -185,6 +186,11 @@ class PubTarget(TargetBase):
     def __repr__(self) -> str:
         return f"<PubTarget {self._name!r} ({type(self._primitive).__name__})>"
 
+    def __reduce__(self) -> tuple[type[PubTarget], tuple[Any]]:
+        # An executor that runs submissions in another process takes the
+        # primitive along; the lock is made anew there.
+        return (PubTarget, (self._primitive,))
+
     @property
     def name(self) -> str:
         """The backend's name, or the primitive's class in snake case."""
@@ -206,10 +212,17 @@ class PubTarget(TargetBase):
         return _environment(self._primitive) is not None
 
     def limits(self) -> TargetLimits:
-        """Return IBM's 10 million executions for a runtime Sampler; no limit otherwise."""
-        if self._runtime and self.is_sampler:
-            return TargetLimits(max_executions=RUNTIME_MAX_EXECUTIONS)
-        return TargetLimits()
+        """Return IBM's limits for a runtime primitive; no limit otherwise.
+
+        A runtime job's inputs hold at most 50 MB, and a runtime Sampler's
+        job at most 10 million executions.
+        """
+        if not self._runtime:
+            return TargetLimits()
+        return TargetLimits(
+            max_executions=RUNTIME_MAX_EXECUTIONS if self.is_sampler else None,
+            max_payload_bytes=DEFAULT_MAX_PAYLOAD_BYTES,
+        )
 
     def default_shots(self) -> int | None:
         """Return the shots the Sampler runs a PUB that sets none, if it can tell.
