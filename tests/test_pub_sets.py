@@ -325,6 +325,8 @@ def test_cancel_and_report_work_for_pub_sets() -> None:
     with JobManager() as manager:
         job_set = manager.run_pubs(estimator_pubs(4), StatevectorEstimator(), max_pubs_per_job=2)
         job_set.primitive_result()
+        with pytest.raises(JobManagerInvalidStateError, match="primitive_result"):
+            job_set.results()
         job_set.cancel()  # all done: nothing to cancel, and nothing breaks
         report = job_set.report()
     assert job_set.job_set_id() in report

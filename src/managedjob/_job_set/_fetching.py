@@ -14,7 +14,11 @@ from managedjob._job_set._submission import Submitter
 from managedjob._managed_job import ManagedJob
 from managedjob._results import ManagedResults
 from managedjob._wait import Deadline
-from managedjob.exceptions import JobManagerTimeoutError, JobTimeoutError
+from managedjob.exceptions import (
+    JobManagerInvalidStateError,
+    JobManagerTimeoutError,
+    JobTimeoutError,
+)
 
 __all__ = ["Fetcher"]
 
@@ -45,8 +49,14 @@ class Fetcher:
 
         Raises:
             IBMQJobManagerTimeoutError: If the jobs are not all finished within ``timeout``.
+            IBMQJobManagerInvalidStateError: If the set does not run circuits.
         """
         state = self._state
+        if state.workload.kind != "circuits":
+            raise JobManagerInvalidStateError(
+                f"Job set {state.id} runs {state.workload.kind}, not circuits: "
+                "use primitive_result() for its results."
+            )
         self._submitter.require_jobs()
         with state.lock:
             cached = state.managed_results

@@ -122,6 +122,12 @@ class PubJobV1(PrimitiveJobV1):
         self._items = tuple(items)
         self._pub_result: PubJobResult | None = None
 
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} job_id={self.job_id()!r} backend={self._backend_name!r} "
+            f"pubs={len(self._items)}>"
+        )
+
     @property
     def items(self) -> tuple[PubItem, ...]:
         """The PUB parts the job runs."""
