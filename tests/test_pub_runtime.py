@@ -12,7 +12,7 @@ from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.primitives import StatevectorSampler
 from qiskit.quantum_info import SparsePauliOp
 
-from managedjob import JobManager, ManagedSampler
+from managedjob import JobLimitError, JobManager, ManagedSampler
 from managedjob._job_set import plan_pub_run
 from managedjob.targets import PubTarget, TargetLimits
 from managedjob.testing import FakeRuntimeSampler, FakeRuntimeService
@@ -145,3 +145,40 @@ def test_a_pub_set_on_the_fake_service_is_found_by_its_tag() -> None:
         mjob.job.job_id() for mjob in job_set.managed_jobs()
     )
     assert [pub.data.meas.num_shots for pub in result] == [100] * 5
+
+
+def test_a_failed_job_on_the_fake_service_is_retried_elsewhere() -> None:
+    service = FakeRuntimeService(failing_jobs=["managedjob:slice:1:2-3"])
+    circuit = bell(service.backend())
+    with JobManager() as manager:
+        job_set = manager.run_pubs(
+            [circuit] * 5, FakeRuntimeSampler(service.backend()), max_pubs_per_job=2, shots=10
+        )
+        with pytest.warns(UserWarning, match="scripted failure"):
+            partial = job_set.primitive_result(timeout=60, partial=True)
+        healthy = FakeRuntimeService()
+        retried = job_set.retry_failed(backend=FakeRuntimeSampler(healthy.backend()))
+        result = job_set.primitive_result(timeout=60)
+    assert [pub is None for pub in partial] == [False, False, True, True, False]
+    assert len(retried) == 1 and len(healthy.submitted) == 1
+    assert [pub.data.meas.num_shots for pub in result] == [10] * 5
+
+
+def test_the_services_job_limit_is_a_job_limit_error() -> None:
+    service = FakeRuntimeService(max_pending_jobs=1, run_time=100.0)
+    sampler = FakeRuntimeSampler(service.backend())
+    plan, _ = plan_pub_run(
+        [bell(service.backend())] * 2,
+        sampler,
+        max_pubs_per_job=1,
+        max_executions_per_job=None,
+        job_tags=None,
+        max_resubmits=0,
+        shots=10,
+        precision=None,
+        options={},
+    )
+    target = plan.checked.target
+    target.submit(plan.slices[0], job_name="set_0_", job_tags=[], run_config={})
+    with pytest.raises(JobLimitError, match="set_1_"):
+        target.submit(plan.slices[1], job_name="set_1_", job_tags=[], run_config={})

@@ -329,9 +329,8 @@ class PubTarget(TargetBase):
         except InvalidInputError:
             raise
         except Exception as err:
-            translated = (
-                translate_submit_error(err, job_name, len(items)) if self._runtime else None
-            )
+            # A runtime service's refusals (job limit, quota); None for any other error.
+            translated = translate_submit_error(err, job_name, len(items))
             if translated is None:
                 raise
             raise translated from err
