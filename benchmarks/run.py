@@ -25,6 +25,7 @@ from typing import Any
 
 from qiskit import QuantumCircuit, transpile
 
+import bench_pubs
 from managedjob import JobManager, SystemClock
 from managedjob._journal import ENV_VAR
 from managedjob.testing import ScriptedBackend
@@ -461,7 +462,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="a smaller case of each")
     args = parser.parse_args()
     rows: list[Row] = []
-    sections = (latency_bound, bookkeeping, journal_cost, aer_overhead, polling, dask_scaling)
+    sections = (
+        latency_bound,
+        bookkeeping,
+        journal_cost,
+        aer_overhead,
+        polling,
+        dask_scaling,
+        bench_pubs.managed_estimator,
+        bench_pubs.merging,
+    )
     with tempfile.TemporaryDirectory() as scratch:
         # The runs with the journal on write to a scratch file, never the user's.
         os.environ[ENV_VAR] = os.path.join(scratch, "journal.sqlite3")

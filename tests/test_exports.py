@@ -26,6 +26,7 @@ PACKAGE = "managedjob"
 PUBLIC_MODULES = [
     "managedjob",
     "managedjob.exceptions",
+    "managedjob.primitives",
     "managedjob.targets",
     "managedjob.testing",
 ]
@@ -41,9 +42,11 @@ EXPECTED_MAIN_EXPORTS = {
     "IBMQJobManagerUnknownJobSet",
     "IBMQManagedResultDataNotAvailable",
     "JobManager",
+    "ManagedEstimator",
     "ManagedJob",
     "ManagedJobSet",
     "ManagedResults",
+    "ManagedSampler",
     "RetryPolicy",
 }
 

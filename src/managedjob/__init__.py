@@ -12,6 +12,8 @@ Public names:
 * :class:`ManagedJob`: one job of a set.
 * :class:`ManagedBackend`: a ``BackendV2`` that splits transparently.
 * :class:`ManagedResults`: the results of a set, read as one.
+* :class:`ManagedSampler`, :class:`ManagedEstimator`: primitives that run a
+  large PUB list as one managed set (:class:`ManagedPrimitiveJob`).
 * :class:`QasmQobj`: the legacy-shaped Qobj view of a job.
 * :class:`RetryPolicy`, :class:`PollPolicy`, :class:`Clock`: settings.
 * :class:`Journal`: the durable record of job sets (see ``default_journal_path``).
@@ -57,6 +59,7 @@ from managedjob.exceptions import (
     UnknownJobSetError,
     UnsupportedRunOptionError,
 )
+from managedjob.primitives import ManagedEstimator, ManagedPrimitiveJob, ManagedSampler
 
 __version__ = "0.1.0"
 
@@ -87,9 +90,12 @@ __all__ = [
     "JournaledJob",
     "ManagedBackend",
     "ManagedBackendJob",
+    "ManagedEstimator",
     "ManagedJob",
     "ManagedJobSet",
+    "ManagedPrimitiveJob",
     "ManagedResults",
+    "ManagedSampler",
     "PollPolicy",
     "QasmQobj",
     "ResultDataNotAvailableError",

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import BaseEstimatorV2
 
 from managedjob._checks import check_positive_int, warn_job_share_level
 from managedjob._job_set import (
@@ -20,6 +21,7 @@ from managedjob._job_set import (
     ManagedJobSet,
     ResubmitPolicy,
     RunPlan,
+    plan_pub_run,
     validate_tags,
 )
 from managedjob._journal import Journal, JournalError, JournalPolicy
@@ -62,6 +64,15 @@ def _check_experiments(experiments: object) -> list[QuantumCircuit]:
                 f"{circuit!r:.80}"
             )
     return circuits
+
+
+def _check_circuit_backend(backend: Any) -> None:
+    """Refuse an Estimator given to run circuits: it has ``run()``, but takes PUBs."""
+    if isinstance(backend, BaseEstimatorV2):
+        raise InvalidInputError(
+            f"backend is an Estimator primitive ({type(backend).__name__}), which runs "
+            f"PUBs, not circuits: use JobManager.run_pubs(pubs, estimator)"
+        )
 
 
 class JobManager:
@@ -270,6 +281,7 @@ class JobManager:
         if self._closed:
             raise JobManagerInvalidStateError("this JobManager is closed")
         warn_job_share_level(job_share_level)
+        _check_circuit_backend(backend)
         circuits = _check_experiments(experiments)
         if name is not None and not isinstance(name, str):
             raise InvalidInputError(f"name must be a str, not {name!r}")
@@ -304,6 +316,72 @@ class JobManager:
             )
         else:
             job_set._run_plan(plan, self._executor)
+        with self._lock:
+            self._job_sets.append(job_set)
+        return job_set
+
+    def run_pubs(
+        self,
+        pubs: Sequence[Any],
+        sampler_or_estimator: Any,
+        max_pubs_per_job: int | None = None,
+        max_executions_per_job: int | None = None,
+        name: str | None = None,
+        job_tags: list[str] | None = None,
+        max_resubmits: int = 0,
+        shots: int | None = None,
+        precision: float | None = None,
+        **options: Any,
+    ) -> ManagedJobSet:
+        """Run Sampler or Estimator PUBs as a set of jobs; merge their results back as one.
+
+        Jobs are packed greedily (see the "PUB workloads" page of the docs);
+        a PUB too big for a job is cut by shots or along its leading axis and
+        joined back by :meth:`ManagedJobSet.primitive_result`. Everything is
+        checked before anything is submitted; the journal records the set as
+        for :meth:`run`.
+
+        Args:
+            pubs: Sampler PUBs (circuits, ``(circuit[, parameter_values[, shots]])``,
+                ``SamplerPub``) or Estimator PUBs (``(circuit, observables[,
+                parameter_values[, precision]])``, ``EstimatorPub``), in a list.
+            sampler_or_estimator: A ``BaseSamplerV2`` or ``BaseEstimatorV2``
+                (local, Aer, or qiskit-ibm-runtime in any mode).
+            max_pubs_per_job: Most PUBs in one job; ``None`` for no limit.
+            max_executions_per_job: Most executions in one job; ``None`` for
+                the primitive's own limit, if any.
+            name: Name of the set; each job is named ``"{name}_{index}_"``.
+            job_tags: Tags for the set and each of its jobs (runtime jobs keep them).
+            max_resubmits: How many times a failed job is resubmitted by itself.
+            shots: Shots of the Sampler PUBs that set none.
+            precision: Precision of the Estimator PUBs that set none.
+            **options: Other keyword arguments of the primitive's ``run()``.
+
+        Returns:
+            The job set; :meth:`ManagedJobSet.primitive_result` gives its result.
+
+        Raises:
+            InvalidInputError: Naming the bad value (a PUB by its index).
+            UnsupportedRunOptionError: Naming an option ``run()`` does not take.
+            IBMQJobManagerInvalidStateError: If the manager is closed.
+            JournalError: If the journal cannot be written and
+                ``journal_required`` is true (nothing is submitted then).
+        """
+        if self._closed:
+            raise JobManagerInvalidStateError("this JobManager is closed")
+        plan, _ = plan_pub_run(
+            pubs,
+            sampler_or_estimator,
+            max_pubs_per_job=max_pubs_per_job,
+            max_executions_per_job=max_executions_per_job,
+            job_tags=job_tags,
+            max_resubmits=max_resubmits,
+            shots=shots,
+            precision=precision,
+            options=options,
+        )
+        job_set = self._new_job_set(name=name)
+        job_set._run_plan(plan, self._executor)
         with self._lock:
             self._job_sets.append(job_set)
         return job_set

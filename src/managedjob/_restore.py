@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from qiskit.providers import JobStatus, JobV1
 
+from managedjob._job_set._workload import Workload, workload_of
 from managedjob._journal import (
     Journal,
     JournaledJob,
@@ -33,12 +34,12 @@ if TYPE_CHECKING:
 __all__ = ["reattach", "restore_job_set", "runnable_target"]
 
 
-def runnable_target(provider: Any) -> Target | None:
-    """Return the target for ``provider`` if circuits can run on it, else ``None``."""
+def runnable_target(provider: Any, workload: Workload | None = None) -> Target | None:
+    """Return the target for ``provider`` if ``workload`` (circuits) can run on it, or ``None``."""
     if provider is None:
         return None
     try:
-        return resolve_target(provider)
+        return resolve_target(provider) if workload is None else workload.target_for(provider)
     except Exception:
         return None
 
@@ -104,7 +105,8 @@ def restore_job_set(job_set: ManagedJobSet, journal: Journal, provider: Any) -> 
     job_set_id = job_set.job_set_id()
     stored = journal.stored_job_set(job_set_id)
     recorder = journal.recording().reopen(stored, JournalPolicy(job_set._journal_required))
-    target = runnable_target(provider)
+    workload = workload_of(stored.workload)
+    target = runnable_target(provider, workload)
     jobs: list[ManagedJob] = []
     names: list[str | None] = []
     to_watch: list[ManagedJob] = []
@@ -197,6 +199,7 @@ def restore_job_set(job_set: ManagedJobSet, journal: Journal, provider: Any) -> 
         names=names,
         backend=provider if target is not None else None,
         target=target,
+        workload=workload,
         backend_name=stored.record.backend_name,
         max_resubmits=stored.max_resubmits,
         recorder=recorder,

@@ -12,13 +12,18 @@
 * ``_waiting``: :meth:`ManagedJobSet.wait`, with progress and callbacks;
 * ``_fetching``: :meth:`ManagedJobSet.results`, a bounded pool and one deadline;
 * ``_lookup``: experiment lookups, reports, names and tags;
-* ``_retrieval``: a set's jobs found again on a provider, or taken from the journal.
+* ``_retrieval``: a set's jobs found again on a provider, or taken from the journal;
+* ``_pub_workload``, ``_pub_run`` and ``_primitive``: sets of Sampler or
+  Estimator PUBs: their workload, their run planned and checked, and their
+  job results merged back into one ``PrimitiveResult``.
 """
 
 from __future__ import annotations
 
 from managedjob._job_set._plan import RunPlan
 from managedjob._job_set._policy import ResubmitPolicy
+from managedjob._job_set._pub_run import plan_pub_run, pub_target
+from managedjob._job_set._pub_workload import PUBS, PubWorkload
 from managedjob._job_set._set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
@@ -33,12 +38,16 @@ __all__ = [
     "CIRCUITS",
     "DEFAULT_MAX_PARALLEL_FETCHES",
     "DEFAULT_MAX_PARALLEL_SUBMITS",
+    "PUBS",
     "CircuitWorkload",
     "ManagedJobSet",
+    "PubWorkload",
     "ResubmitPolicy",
     "RunPlan",
     "SubmitSemaphore",
     "Workload",
+    "plan_pub_run",
+    "pub_target",
     "validate_tags",
 ]
 

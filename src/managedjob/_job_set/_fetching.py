@@ -14,7 +14,11 @@ from managedjob._job_set._submission import Submitter
 from managedjob._managed_job import ManagedJob
 from managedjob._results import ManagedResults
 from managedjob._wait import Deadline
-from managedjob.exceptions import JobManagerTimeoutError, JobTimeoutError
+from managedjob.exceptions import (
+    JobManagerInvalidStateError,
+    JobManagerTimeoutError,
+    JobTimeoutError,
+)
 
 __all__ = ["Fetcher"]
 
@@ -45,25 +49,20 @@ class Fetcher:
 
         Raises:
             IBMQJobManagerTimeoutError: If the jobs are not all finished within ``timeout``.
+            IBMQJobManagerInvalidStateError: If the set does not run circuits.
         """
         state = self._state
+        if state.workload.kind != "circuits":
+            raise JobManagerInvalidStateError(
+                f"Job set {state.id} runs {state.workload.kind}, not circuits: "
+                "use primitive_result() for its results."
+            )
         self._submitter.require_jobs()
         with state.lock:
             cached = state.managed_results
             if cached is not None and not refresh and cached._partial == partial:
                 return cached
-        deadline = Deadline(state.clock, timeout)
-        jobs = state.jobs()
-        results = self.fetch(jobs, deadline, partial, refresh)
-        while True:  # a failed job may have been resubmitted: wait for its replacement
-            current = state.jobs()
-            changed = [n for n, (a, b) in enumerate(zip(jobs, current, strict=True)) if a is not b]
-            if not changed:
-                break
-            fresh = self.fetch([current[n] for n in changed], deadline, partial)
-            for number, result in zip(changed, fresh, strict=True):
-                results[number] = result
-            jobs = current
+        results = self.job_results(timeout, partial, refresh)
         succeeded = state.workload.succeeded
         success = all(result is not None and succeeded(result) for result in results)
         managed = self._make_results(success, results)
@@ -71,6 +70,31 @@ class Fetcher:
         with state.lock:
             state.managed_results = managed
         return managed
+
+    def job_results(
+        self, timeout: float | None, partial: bool, refresh: bool = False
+    ) -> list[Result | None]:
+        """Return each job's result, following failed jobs into their resubmissions.
+
+        ``None`` stands for a job without a result.
+
+        Raises:
+            IBMQJobManagerTimeoutError: If the jobs are not all finished within ``timeout``.
+        """
+        state = self._state
+        self._submitter.require_jobs()
+        deadline = Deadline(state.clock, timeout)
+        jobs = state.jobs()
+        results = self.fetch(jobs, deadline, partial, refresh)
+        while True:  # a failed job may have been resubmitted: wait for its replacement
+            current = state.jobs()
+            changed = [n for n, (a, b) in enumerate(zip(jobs, current, strict=True)) if a is not b]
+            if not changed:
+                return results
+            fresh = self.fetch([current[n] for n in changed], deadline, partial)
+            for number, result in zip(changed, fresh, strict=True):
+                results[number] = result
+            jobs = current
 
     def fetch(
         self,

@@ -16,7 +16,6 @@ from managedjob._journal import SliceObserver
 from managedjob._managed_job import CheckedRun, ManagedJob
 from managedjob._restore import reattach
 from managedjob.exceptions import JobManagerInvalidStateError
-from managedjob.targets import resolve_target
 
 __all__ = ["Resubmitter", "needs_retry"]
 
@@ -131,7 +130,7 @@ class Resubmitter:
                 f"Job set {state.id} has no backend to retry its failed jobs on: "
                 "pass retry_failed(backend=...)."
             )
-        target = resolve_target(chosen)
+        target = state.workload.target_for(chosen)
         plans: list[tuple[int, ManagedJob, list[QuantumCircuit], CheckedRun, dict[str, Any]]] = []
         for number, mjob in failed:
             circuits, config = self.submission_of(mjob, run_config)
@@ -158,7 +157,7 @@ class Resubmitter:
         target = self._state.target
         if target is not None and (target is backend or target.wrapped is backend):
             return target
-        return resolve_target(backend)
+        return self._state.workload.target_for(backend)
 
     def _reattach_detached(self, mjob: ManagedJob, backend: Any) -> None:
         """Look a job that a rebuilt set did not attach up on ``backend``."""

@@ -10,6 +10,7 @@ from qiskit.providers import JobV1
 
 from managedjob._job_set._policy import ResubmitPolicy
 from managedjob._job_set._state import SetState
+from managedjob._job_set._workload import CIRCUITS, Workload
 from managedjob._journal import SetRecorder
 from managedjob._managed_job import ManagedJob
 from managedjob._naming import is_internal_tag, job_name, parse_job_name
@@ -145,10 +146,12 @@ class Retriever:
         backend_name: str,
         max_resubmits: int,
         recorder: SetRecorder,
+        workload: Workload = CIRCUITS,
     ) -> None:
         """Take the state of a set rebuilt from the journal."""
         state = self._state
         with state.lock:
+            state.workload = workload
             state.name = name
             state.tags = tags
             state.created_at = created_at

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from qiskit.circuit import QuantumCircuit
+from qiskit.primitives import PrimitiveResult
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
@@ -16,6 +17,7 @@ from managedjob._checks import check_positive_int, check_timeout, warn_job_share
 from managedjob._job_set._fetching import Fetcher
 from managedjob._job_set._lookup import Lookups
 from managedjob._job_set._plan import RunPlan
+from managedjob._job_set._primitive import PrimitiveResults
 from managedjob._job_set._resubmission import Resubmitter
 from managedjob._job_set._retrieval import Retriever
 from managedjob._job_set._state import SetState
@@ -115,6 +117,7 @@ class ManagedJobSet:
         self._fetcher = Fetcher(state, self._submitter, self._new_results)
         self._lookups = Lookups(state, self._submitter)
         self._retriever = Retriever(state)
+        self._primitive = PrimitiveResults(state, self._fetcher)
 
     def __repr__(self) -> str:
         state = self._state
@@ -165,6 +168,10 @@ class ManagedJobSet:
     @property
     def _journal_required(self) -> bool:
         return self._state.journal_required
+
+    @property
+    def _workload_kind(self) -> str:
+        return self._state.workload.kind
 
     @property
     def _max_resubmits(self) -> int:
@@ -398,6 +405,34 @@ class ManagedJobSet:
         """
         check_timeout(timeout)
         return self._fetcher.results(timeout, partial, refresh)
+
+    def primitive_result(
+        self, timeout: float | None = None, partial: bool = False
+    ) -> PrimitiveResult[Any]:
+        """Wait for every job of a PUB set and return one result of all its PUBs.
+
+        The result has one ``PubResult`` per input PUB, in input order; a PUB
+        that was cut across jobs (by shots, or along its leading axis) is
+        joined back as one run would have given it.
+
+        Args:
+            timeout: Seconds to wait for all jobs together; ``None`` waits as
+                long as it takes.
+            partial: Give ``None`` in the place of each PUB a failed job
+                leaves without a result, instead of raising.
+
+        Returns:
+            The merged ``PrimitiveResult``.
+
+        Raises:
+            IBMQManagedResultDataNotAvailable: If a job failed and ``partial``
+                is false; the message names the PUBs without a result and why.
+            IBMQJobManagerTimeoutError: If the jobs are not all finished
+                within ``timeout``.
+            IBMQJobManagerInvalidStateError: If the set runs circuits, not PUBs.
+        """
+        check_timeout(timeout)
+        return self._primitive.primitive_result(timeout, partial)
 
     def error_messages(self) -> str | None:
         """Explain the failures of the set's jobs.

@@ -129,6 +129,7 @@ class Submitter:
                 ],
                 max_resubmits=plan.resubmit.max_resubmits,
                 policy=policy,
+                workload=plan.workload.kind,
             )
         except JournalError as err:
             policy.failed(err, f"Job set {state.id} runs without a journal")

@@ -9,18 +9,32 @@ Estimator PUBs with ``PrimitiveResult`` results) plugs in the same way.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from qiskit.circuit import QuantumCircuit
 from qiskit.result import Result
 
 from managedjob._managed_job import experiment_name
+from managedjob.targets import Target, resolve_target
 
-__all__ = ["CIRCUITS", "CircuitWorkload", "Workload"]
+__all__ = ["CIRCUITS", "CircuitWorkload", "Workload", "register_workload", "workload_of"]
 
 
 class Workload(Protocol):
     """The kind of item a job set's slices hold, and of their jobs' results."""
+
+    @property
+    def kind(self) -> str:
+        """The workload's name in the journal (it chooses the journal's codec)."""
+        ...
+
+    def target_for(self, backend: Any) -> Target:
+        """Return the target that runs this workload on ``backend``.
+
+        Raises:
+            InvalidInputError: If ``backend`` cannot run it.
+        """
+        ...
 
     @property
     def item_kind(self) -> str:
@@ -47,8 +61,14 @@ class Workload(Protocol):
 class CircuitWorkload:
     """Circuits in, :class:`qiskit.result.Result` out: the legacy API's workload."""
 
+    #: The journal's name of the workload.
+    kind = "circuits"
     #: Items are circuits.
     item_kind = "QuantumCircuit"
+
+    def target_for(self, backend: Any) -> Target:
+        """Return the target of ``backend``, as :func:`~managedjob.targets.resolve_target` does."""
+        return resolve_target(backend)
 
     def is_item(self, item: object) -> bool:
         """Whether ``item`` is a :class:`~qiskit.circuit.QuantumCircuit`."""
@@ -71,3 +91,15 @@ class CircuitWorkload:
 
 #: The workload of circuits; the default of every job set.
 CIRCUITS = CircuitWorkload()
+
+_WORKLOADS: dict[str, Workload] = {CIRCUITS.kind: CIRCUITS}
+
+
+def register_workload(workload: Workload) -> None:
+    """Make ``workload`` the one a set journaled with its kind is rebuilt with."""
+    _WORKLOADS[workload.kind] = workload
+
+
+def workload_of(kind: str) -> Workload:
+    """Return the workload a set journaled with ``kind`` runs (circuits if unknown)."""
+    return _WORKLOADS.get(kind, CIRCUITS)

@@ -10,9 +10,11 @@ run option that is not JSON is reported, not stored. Nothing is ever
 unpickled: only QPY and JSON are read.
 
 What a set's slices hold is its *workload* (recorded per set): each kind
-has a :class:`WorkloadCodec`, and ``circuits`` (the one kind so far) is
-the above. A set of another kind (Sampler/Estimator PUBs with
-``PrimitiveResult`` results) registers a codec of its own.
+has a :class:`WorkloadCodec`: ``circuits`` is the above; ``pubs`` (a set of
+Sampler or Estimator PUBs, see :class:`PubsCodec`) stores each job's PUB
+parts and each job's ``PrimitiveResult`` in the pickle-free form of
+:mod:`managedjob._pubs` (QPY, ``.npy`` arrays, textual Pauli observables),
+``zlib``-compressed.
 """
 
 from __future__ import annotations
@@ -31,12 +33,22 @@ from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult
 
+from managedjob._pubs import (
+    PubJobResult,
+    decode_items,
+    encode_items,
+)
+from managedjob._pubs import decode_result as decode_primitive_result
+from managedjob._pubs import encode_result as encode_primitive_result
+
 if TYPE_CHECKING:
     from managedjob.targets import Target
 
 __all__ = [
     "CIRCUITS",
+    "PUBS",
     "CircuitsCodec",
+    "PubsCodec",
     "WorkloadCodec",
     "decode_circuits",
     "decode_result",
@@ -417,7 +429,53 @@ class CircuitsCodec:
         return decode_run_config(text, items)
 
 
-_WORKLOADS: dict[str, WorkloadCodec] = {CIRCUITS: CircuitsCodec()}
+PUBS = "pubs"
+"""The workload of a job set of Sampler or Estimator PUBs."""
+
+_RESULT_HEAD = 8
+
+
+class PubsCodec:
+    """PUB parts and primitive results, without pickle (see :mod:`managedjob._pubs`)."""
+
+    kind = PUBS
+
+    def encode_slice(self, items: Sequence[Any]) -> bytes:
+        """Return a job's PUB parts as compressed bytes."""
+        return zlib.compress(encode_items(items), _ZLIB_LEVEL)
+
+    def decode_slice(self, blob: bytes) -> list[Any]:
+        """Rebuild a job's PUB parts."""
+        return list(decode_items(zlib.decompress(blob)))
+
+    def names(self, items: Sequence[Any]) -> list[str | None]:
+        """Return no names: PUBs have none."""
+        return [None] * len(items)
+
+    def encode_result(self, result: Any) -> bytes:
+        """Return a job's :class:`~managedjob._pubs.PubJobResult` as compressed bytes."""
+        head = json.dumps({"backend_name": result.backend_name, "job_id": result.job_id})
+        text = head.encode("utf-8")
+        body = encode_primitive_result(result.primitive_result)
+        return zlib.compress(len(text).to_bytes(_RESULT_HEAD, "little") + text + body, _ZLIB_LEVEL)
+
+    def decode_result(self, blob: bytes) -> Any:
+        """Rebuild a job's :class:`~managedjob._pubs.PubJobResult`."""
+        data = zlib.decompress(blob)
+        length = int.from_bytes(data[:_RESULT_HEAD], "little")
+        head = json.loads(data[_RESULT_HEAD : _RESULT_HEAD + length])
+        return PubJobResult(
+            decode_primitive_result(data[_RESULT_HEAD + length :]),
+            backend_name=head.get("backend_name"),
+            job_id=head.get("job_id"),
+        )
+
+    def decode_run_config(self, text: str, items: Sequence[Any]) -> dict[str, Any]:
+        """Rebuild the options of ``run()``."""
+        return decode_run_config(text, [])
+
+
+_WORKLOADS: dict[str, WorkloadCodec] = {CIRCUITS: CircuitsCodec(), PUBS: PubsCodec()}
 
 
 def register_workload(codec: WorkloadCodec) -> None:

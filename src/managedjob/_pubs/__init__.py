@@ -18,14 +18,17 @@ pickle.
 
 Modules: ``_coerce`` (user input to checked PUBs), ``_cost`` (executions and
 payload bytes of a PUB), ``_plan`` (packing into jobs, cutting big PUBs),
-``_merge`` (job results back into one result), ``_wire`` (the pickle-free
+``_merge`` (job results back into one result), ``_jobs`` (what one
+job of a managed set holds and returns), ``_wire`` (the pickle-free
 container) and ``_codec`` (PUBs and results in it).
 """
 
 from managedjob._pubs._codec import (
+    decode_items,
     decode_plan,
     decode_pubs,
     decode_result,
+    encode_items,
     encode_plan,
     encode_pubs,
     encode_result,
@@ -37,20 +40,25 @@ from managedjob._pubs._coerce import (
     coerce_sampler_pubs,
 )
 from managedjob._pubs._cost import PubCost, estimate_circuit_bytes, pub_costs
+from managedjob._pubs._jobs import PubItem, PubJobResult, plan_of_items
 from managedjob._pubs._merge import format_indexes, merge_pub_results
 from managedjob._pubs._plan import PubPart, PubPlan, job_pubs, part_pub, plan_pub_jobs
 
 __all__ = [
     "PubCost",
+    "PubItem",
+    "PubJobResult",
     "PubPart",
     "PubPlan",
     "check_precision",
     "check_shots",
     "coerce_estimator_pubs",
     "coerce_sampler_pubs",
+    "decode_items",
     "decode_plan",
     "decode_pubs",
     "decode_result",
+    "encode_items",
     "encode_plan",
     "encode_pubs",
     "encode_result",
@@ -59,6 +67,7 @@ __all__ = [
     "job_pubs",
     "merge_pub_results",
     "part_pub",
+    "plan_of_items",
     "plan_pub_jobs",
     "pub_costs",
 ]

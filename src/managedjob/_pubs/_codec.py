@@ -6,6 +6,10 @@ observables as text (a nested list of ``{"Pauli label": coefficient}``
 dicts, as ``ObservablesArray.tolist()`` gives them), shots and precision as
 numbers.
 
+Job items (:class:`~._jobs.PubItem`): a JSON list of their parts, as in
+plans (with the job and position they were planned at), followed by their
+PUBs as above.
+
 Plans: JSON, each part as ``[pub, rows start, rows stop, shots start, shots
 stop]`` (``null`` for a range the part does not cut), job by job.
 
@@ -32,14 +36,17 @@ from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.observables_array import ObservablesArray
 from qiskit.primitives.containers.sampler_pub import SamplerPub
 
+from managedjob._pubs._jobs import PubItem
 from managedjob._pubs._plan import PubPart, PubPlan
 from managedjob._pubs._wire import BlobReader, BlobWriter
 from managedjob.exceptions import InvalidInputError
 
 __all__ = [
+    "decode_items",
     "decode_plan",
     "decode_pubs",
     "decode_result",
+    "encode_items",
     "encode_plan",
     "encode_pubs",
     "encode_result",
@@ -50,6 +57,8 @@ _RESULT_MAGIC = b"MJPRES\x00\x01"
 _PUBS = "PUBs written by managedjob"
 _RESULT = "a primitive result written by managedjob"
 _PLAN = "a plan written by managedjob"
+_ITEMS = "job items written by managedjob"
+_ITEMS_LENGTH = 8
 
 
 def _circuit_indexes(
@@ -275,3 +284,57 @@ def decode_plan(data: bytes) -> PubPlan:
     if not all(parts):
         raise InvalidInputError(f"these bytes are not {_PLAN}: a PUB has no part")
     return PubPlan(jobs, tuple(tuple(pub_parts) for pub_parts in parts))
+
+
+def encode_items(items: Sequence[PubItem]) -> bytes:
+    """Return the items of one job (their PUBs and parts) as bytes.
+
+    Raises:
+        InvalidInputError: As :func:`encode_pubs`.
+    """
+    parts = [
+        [
+            item.part.pub,
+            item.part.job,
+            item.part.position,
+            *_bounds(item.part.rows),
+            *_bounds(item.part.shots),
+        ]
+        for item in items
+    ]
+    text = json.dumps({"version": 1, "parts": parts}, separators=(",", ":")).encode("utf-8")
+    pubs = encode_pubs([item.pub for item in items])
+    return len(text).to_bytes(_ITEMS_LENGTH, "little") + text + pubs
+
+
+def decode_items(data: bytes) -> list[PubItem]:
+    """Read the items of one job written by :func:`encode_items`.
+
+    Raises:
+        InvalidInputError: If ``data`` is not such items, or it is damaged.
+    """
+    try:
+        length = int.from_bytes(data[:_ITEMS_LENGTH], "little")
+        document = json.loads(data[_ITEMS_LENGTH : _ITEMS_LENGTH + length])
+        if document["version"] != 1:
+            raise ValueError(f"version {document['version']!r}")
+        parts = []
+        for entry in document["parts"]:
+            pub, job, position, rows_start, rows_stop, shots_start, shots_stop = entry
+            parts.append(
+                PubPart(
+                    pub,
+                    job,
+                    position,
+                    _span(rows_start, rows_stop),
+                    _span(shots_start, shots_stop),
+                )
+            )
+    except (ValueError, KeyError, TypeError) as err:
+        raise InvalidInputError(f"these bytes are not {_ITEMS}: {err}") from err
+    pubs = decode_pubs(data[_ITEMS_LENGTH + length :])
+    if len(pubs) != len(parts):
+        raise InvalidInputError(
+            f"these bytes are not {_ITEMS}: {len(parts)} parts but {len(pubs)} PUBs"
+        )
+    return [PubItem(pub, part) for pub, part in zip(pubs, parts, strict=True)]

@@ -24,6 +24,13 @@ from managedjob.cli._output import (
     print_summary,
     write_results_file,
 )
+from managedjob.cli._pubs import (
+    is_pub_record,
+    is_pub_set,
+    primitive_for,
+    print_pub_summary,
+    write_pub_results_file,
+)
 from managedjob.cli._sets import (
     backend_for,
     experiment_names,
@@ -150,6 +157,12 @@ def results_command(args: argparse.Namespace) -> int:
     """Run ``managedjob results``; return the exit code."""
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         record, job_set, _ = retrieve(manager, journal, args, need_backend=False)
+        if is_pub_set(job_set):
+            merged = job_set.primitive_result(partial=True)
+            out_path = write_pub_results_file(job_set, merged, args.out, args.format)
+            return print_pub_summary(
+                job_set, merged, record.backend_name, out_path, journal, attached=False
+            )
         results = job_set.results(partial=True)
         names = experiment_names(journal, job_set)
         out_path = write_results_file(job_set, results, names, args.out, args.format)
@@ -171,7 +184,14 @@ def retry_command(args: argparse.Namespace) -> int:
     """Run ``managedjob retry``; return the exit code."""
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         started = time.monotonic()
-        record, job_set, spec = retrieve(manager, journal, args, need_backend=True)
+        record = resolve_job_set_id(journal, args.id)
+        pubs = is_pub_record(journal, record)
+        spec: str | None
+        if pubs:
+            primitive, spec = primitive_for(journal, record, args.backend)
+            job_set = manager.retrieve_job_set(record.job_set_id, provider=primitive)
+        else:
+            record, job_set, spec = retrieve(manager, journal, args, need_backend=True)
         retried = job_set.retry_failed()
         what = (
             f"retrying {plural(len(retried), 'job')} of job set {job_set.job_set_id()} on {spec}"
@@ -183,6 +203,13 @@ def retry_command(args: argparse.Namespace) -> int:
             wait_with_progress(job_set, sys.stderr, show=sys.stderr.isatty())
         except KeyboardInterrupt:
             return interrupted(job_set)
+        if pubs:
+            merged = job_set.primitive_result(partial=True)
+            out_path = write_pub_results_file(job_set, merged, args.out, args.format)
+            elapsed = time.monotonic() - started
+            return print_pub_summary(
+                job_set, merged, record.backend_name, out_path, journal, elapsed
+            )
         results = job_set.results(partial=True)
         names = experiment_names(journal, job_set)
         out_path = write_results_file(job_set, results, names, args.out, args.format)

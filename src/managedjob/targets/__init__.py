@@ -40,6 +40,7 @@ from managedjob.targets.ibm_runtime import (
     is_ibm_runtime,
     is_runtime_service,
 )
+from managedjob.targets.primitives import PubJobV1, PubTarget, is_pub_primitive
 from managedjob.targets.sampler import PrimitiveJobV1, SamplerTarget, is_sampler, job_status_from
 
 __all__ = [
@@ -53,12 +54,15 @@ __all__ = [
     "JobFinder",
     "MinimalTarget",
     "PrimitiveJobV1",
+    "PubJobV1",
+    "PubTarget",
     "SamplerTarget",
     "Target",
     "TargetBase",
     "TargetLimits",
     "estimate_payload_bytes",
     "is_ibm_runtime",
+    "is_pub_primitive",
     "is_runtime_service",
     "is_sampler",
     "job_status_from",
