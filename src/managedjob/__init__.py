@@ -54,6 +54,7 @@ from managedjob.exceptions import (
     JournalError,
     ResultDataNotAvailableError,
     SubmitError,
+    TooManyRequestsError,
     UnknownJobSetError,
     UnsupportedRunOptionError,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "RetryPolicy",
     "SubmitError",
     "SystemClock",
+    "TooManyRequestsError",
     "UnknownJobSetError",
     "UnsupportedRunOptionError",
     "__version__",
