@@ -15,8 +15,8 @@ simulation cost), and adds up the CPU time each thread spends in each phase:
 
 The phases are timed with ``time.thread_time`` around the functions named,
 in whichever thread runs them; the wall time is that of the whole run. Run
-``python benchmarks/bench_phases.py`` (100,000 experiments in 1,000 jobs) or
-``--experiments N``.
+``python benchmarks/bench_phases.py`` (100,000 experiments in 1,000 jobs),
+``--experiments N`` or ``--quick`` (10,000).
 """
 
 from __future__ import annotations
@@ -156,7 +156,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--experiments", type=int, default=100_000)
     parser.add_argument("--per-job", type=int, default=100)
+    parser.add_argument("--quick", action="store_true", help="10,000 experiments")
     args = parser.parse_args()
+    if args.quick:
+        args.experiments = 10_000
     print(
         f"{args.experiments} experiments in jobs of {args.per_job}, instant target "
         "(CPU seconds per phase, all threads)"

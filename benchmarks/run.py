@@ -314,6 +314,9 @@ def million(quick: bool) -> list[Row]:
 def scale_run(size: int) -> None:
     """Run ``size`` one-qubit experiments in jobs of 100, journal on; print JSON figures."""
     work = circuits(size)
+    with JobManager(clock=SystemClock()) as jm:  # the journal file, the first threads
+        warm = ScriptedBackend(simulate=False, clock=SystemClock())
+        jm.run(work[:500], warm, max_experiments_per_job=100, shots=4).results()
     backend = ScriptedBackend(simulate=False, clock=SystemClock())
     gc.collect()
     start = time.perf_counter()
