@@ -20,6 +20,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
         ("bench_convert.py", "PUB"),
         ("bench_journal.py", "per 1,000 experiments"),
         ("bench_pubs.py", "PubResults"),
+        ("bench_phases.py", "wall time"),
     ],
 )
 def test_benchmark_runs(script: str, expected: str, journal_path: Path) -> None:

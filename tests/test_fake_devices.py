@@ -9,6 +9,8 @@ shots give other outcomes too, and Aer reports the noise it applied.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -85,3 +87,24 @@ def test_samplers_on_a_fake_device_are_noisy(kind: str) -> None:
         results = job_set.results()
         for index in range(JOBS):
             assert_noisy(results.get_counts(index), f"experiment {index} through {kind}")
+
+
+def test_other_backends_never_import_the_runtime_package() -> None:
+    # Telling a fake device from other backends must not import
+    # qiskit-ibm-runtime (about a second, on the first submission).
+    script = (
+        "import sys\n"
+        "from qiskit import QuantumCircuit\n"
+        "from managedjob import JobManager\n"
+        "from managedjob.testing import ScriptedBackend\n"
+        "qc = QuantumCircuit(1, 1)\n"
+        "qc.measure(0, 0)\n"
+        "with JobManager(journal=False) as jm:\n"
+        "    assert jm.run([qc], ScriptedBackend(), shots=8).results().get_counts(0) == {'0': 8}\n"
+        "print('qiskit_ibm_runtime' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -56,6 +56,7 @@ from managedjob.exceptions import (
     JournalError,
     ResultDataNotAvailableError,
     SubmitError,
+    TooManyRequestsError,
     UnknownJobSetError,
     UnsupportedRunOptionError,
 )
@@ -102,6 +103,7 @@ __all__ = [
     "RetryPolicy",
     "SubmitError",
     "SystemClock",
+    "TooManyRequestsError",
     "UnknownJobSetError",
     "UnsupportedRunOptionError",
     "__version__",

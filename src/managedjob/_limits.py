@@ -18,15 +18,28 @@ is that of a lock, so either can stand where the legacy ``submit_lock`` did.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
-from typing import Literal
+from typing import Any, Literal
 
 from managedjob._checks import check_positive_int
 from managedjob._wait import SYSTEM_CLOCK, Clock
 from managedjob.exceptions import InvalidInputError
 
-__all__ = ["AdaptiveLimit", "Outcome", "RateLimit"]
+__all__ = [
+    "ADAPTIVE_INITIAL",
+    "ADAPTIVE_MAXIMUM",
+    "AdaptiveLimit",
+    "Outcome",
+    "RateLimit",
+    "adaptive_limit",
+]
+
+#: How many calls an adaptive limit lets through at once to begin with.
+ADAPTIVE_INITIAL = 16
+#: The most it ever lets through at once, where the target documents no limit.
+ADAPTIVE_MAXIMUM = 64
 
 Outcome = Literal["ok", "throttled", "error"]
 """How a call ended: done, refused for now by the target (429, job limit), or failed."""
@@ -97,6 +110,14 @@ class AdaptiveLimit:
         self._tolerance = _check_positive("tolerance", tolerance)
         if self._tolerance < 1:
             raise InvalidInputError(f"tolerance must be at least 1, not {tolerance!r}")
+        self._settings: dict[str, Any] = {
+            "initial": initial,
+            "minimum": minimum,
+            "maximum": maximum,
+            "decrease": decrease,
+            "slowdown": slowdown,
+            "tolerance": tolerance,
+        }
         self._minimum = minimum
         self._maximum = maximum
         self._limit = float(initial)
@@ -110,6 +131,11 @@ class AdaptiveLimit:
         """How many calls may run at once now."""
         with self._changed:
             return self._places()
+
+    @property
+    def maximum(self) -> int:
+        """The most calls it ever lets through at once."""
+        return self._maximum
 
     @property
     def in_flight(self) -> int:
@@ -186,8 +212,28 @@ class AdaptiveLimit:
             if self._places() > before:
                 self._changed.notify(self._places() - before)
 
+    def __reduce__(self) -> tuple[Any, tuple[()]]:
+        # A copy in another process (process executors, Dask) is a new limit
+        # of that process, with the same settings: places cannot be shared.
+        return (functools.partial(AdaptiveLimit, **self._settings), ())
+
     def __repr__(self) -> str:
         return f"AdaptiveLimit(limit={self.limit}, in_flight={self.in_flight})"
+
+
+def adaptive_limit(declared: int | None) -> AdaptiveLimit:
+    """The adaptive limit of a set's submissions or fetches on one target.
+
+    Args:
+        declared: The most requests the target documents taking at once
+            (``TargetLimits.max_concurrent_requests``), or ``None``.
+
+    Returns:
+        A limit starting at :data:`ADAPTIVE_INITIAL` that never goes above
+        :data:`ADAPTIVE_MAXIMUM` nor ``declared``.
+    """
+    maximum = ADAPTIVE_MAXIMUM if declared is None else max(1, min(ADAPTIVE_MAXIMUM, declared))
+    return AdaptiveLimit(min(ADAPTIVE_INITIAL, maximum), maximum=maximum)
 
 
 class RateLimit:

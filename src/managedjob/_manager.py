@@ -25,6 +25,7 @@ from managedjob._job_set import (
     validate_tags,
 )
 from managedjob._journal import Journal, JournalError, JournalPolicy
+from managedjob._limits import ADAPTIVE_MAXIMUM
 from managedjob._managed_job import CheckedRun
 from managedjob._report import format_job_details, format_status_counts
 from managedjob._restore import restore_job_set
@@ -94,8 +95,11 @@ class JobManager:
         executor: Runs the submissions. By default the manager makes a thread
             pool of its own and shuts it down in :meth:`close`.
         max_parallel_submits: How many jobs of a set may be submitted at once;
-            1 submits one after another as the legacy manager did.
-        max_parallel_fetches: How many results of a set are fetched at once.
+            1 submits one after another as the legacy manager did. ``None``
+            (the default) adapts to the target: see
+            :class:`~managedjob.ManagedJobSet`.
+        max_parallel_fetches: How many results of a set are fetched at once;
+            ``None`` (the default) adapts as well.
         retry_policy: How failed submissions are retried.
         poll_policy: How often jobs without a future are polled.
         clock: Where time comes from; tests pass
@@ -121,8 +125,8 @@ class JobManager:
         self,
         executor: Executor | None = None,
         *,
-        max_parallel_submits: int = DEFAULT_MAX_PARALLEL_SUBMITS,
-        max_parallel_fetches: int = DEFAULT_MAX_PARALLEL_FETCHES,
+        max_parallel_submits: int | None = DEFAULT_MAX_PARALLEL_SUBMITS,
+        max_parallel_fetches: int | None = DEFAULT_MAX_PARALLEL_FETCHES,
         retry_policy: RetryPolicy | None = None,
         poll_policy: PollPolicy | None = None,
         clock: Clock | None = None,
@@ -133,11 +137,14 @@ class JobManager:
             raise InvalidInputError(
                 f"executor must be a concurrent.futures.Executor, not {executor!r}"
             )
-        check_positive_int("max_parallel_submits", max_parallel_submits)
-        check_positive_int("max_parallel_fetches", max_parallel_fetches)
+        if max_parallel_submits is not None:
+            check_positive_int("max_parallel_submits", max_parallel_submits)
+        if max_parallel_fetches is not None:
+            check_positive_int("max_parallel_fetches", max_parallel_fetches)
         self._owns_executor = executor is None
+        workers = ADAPTIVE_MAXIMUM if max_parallel_submits is None else max_parallel_submits
         self._executor: Executor = executor or ThreadPoolExecutor(
-            max_workers=max(max_parallel_submits, 4), thread_name_prefix="managedjob-submit"
+            max_workers=max(workers, 4), thread_name_prefix="managedjob-submit"
         )
         self._settings: dict[str, Any] = {
             "max_parallel_submits": max_parallel_submits,

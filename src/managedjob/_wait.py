@@ -14,7 +14,7 @@ jobs) asks only the jobs that are due and sleeps until the next one is.
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future
 from concurrent.futures import wait as wait_futures
 from dataclasses import dataclass
@@ -271,6 +271,7 @@ def wait_for_final_state(
     *,
     clock: Clock = SYSTEM_CLOCK,
     poll: PollPolicy = DEFAULT_POLL,
+    on_final: Callable[[JobStatus], object] | None = None,
 ) -> bool:
     """Wait until ``job`` is done, failed or cancelled.
 
@@ -279,6 +280,8 @@ def wait_for_final_state(
         timeout: Seconds to wait at most; ``None`` waits for as long as it takes.
         clock: Where time comes from.
         poll: Polling intervals, for jobs without a future.
+        on_final: Told the final status a status call read, so that the
+            caller need not ask again.
 
     Returns:
         ``True`` if the job reached a final state, ``False`` if time ran out.
@@ -306,12 +309,17 @@ def wait_for_final_state(
         else:
             schedule.polled(0)
             if status in FINAL_STATES:
+                if on_final is not None:
+                    on_final(status)
                 return True
         if deadline.expired():
             # Time may have moved on (another thread, a shared clock) since
             # the status was read: ask once more before giving up.
             try:
-                return job.status() in FINAL_STATES
+                status = job.status()
             except Exception:
                 return False
+            if status in FINAL_STATES and on_final is not None:
+                on_final(status)
+            return status in FINAL_STATES
         clock.sleep(schedule.pause(deadline))

@@ -14,6 +14,7 @@ keeps catching these. The tree::
     ├── UnknownJobSetError
     ├── JobTimeoutError (also qiskit.providers.exceptions.JobTimeoutError)
     ├── JobLimitError
+    ├── TooManyRequestsError
     ├── JournalError
     └── SubmitError
 
@@ -48,6 +49,7 @@ __all__ = [
     "JournalError",
     "ResultDataNotAvailableError",
     "SubmitError",
+    "TooManyRequestsError",
     "UnknownJobSetError",
     "UnsupportedRunOptionError",
     "error_text",
@@ -133,6 +135,23 @@ class JobLimitError(JobManagerError):
     Target adapters raise it (or a subclass) so that a managed job waits for
     a pending job to finish and submits again, instead of failing.
     """
+
+
+class TooManyRequestsError(JobManagerError):
+    """The target refuses a call for now: too many requests (HTTP 429).
+
+    Target adapters raise it so that a submission waits and tries again,
+    without counting the refusal as a failed try, and so that the set's
+    adaptive concurrency backs off.
+
+    Attributes:
+        retry_after: Seconds the target asked to wait (its ``Retry-After``),
+            or ``None`` if it named none.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class JournalError(JobManagerError):

@@ -1,4 +1,11 @@
-"""Fetching the results of a set's jobs: together, in a bounded pool, by one deadline."""
+"""Fetching the results of a set's jobs: together, in a bounded pool, by one deadline.
+
+With a fixed ``max_parallel_fetches``, that many threads each wait for a
+job and fetch its result. With the adaptive limit (the default), every job
+is waited for in its own thread (waiting costs a status call now and then),
+and only the downloads of finished jobs take a place of the limit, which
+grows while they keep their speed and shrinks when they slow down or fail.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,7 @@ from qiskit.result import Result
 
 from managedjob._job_set._state import SetState
 from managedjob._job_set._submission import Submitter
+from managedjob._limits import AdaptiveLimit
 from managedjob._managed_job import ManagedJob
 from managedjob._results import ManagedResults
 from managedjob._wait import Deadline
@@ -108,10 +116,13 @@ class Fetcher:
         Each job gets what is left of the deadline when its fetch starts; at
         most ``max_parallel_fetches`` run at once.
         """
+        limit = self._state.fetch_limit
 
         def fetch(mjob: ManagedJob) -> Result | None:
             try:
-                return mjob.result(timeout=deadline.left(), partial=partial, refresh=refresh)
+                if limit is None:
+                    return mjob.result(timeout=deadline.left(), partial=partial, refresh=refresh)
+                return _download(mjob, limit, deadline, partial, refresh)
             except JobTimeoutError:
                 raise
             except Exception as err:  # a failing job never spoils the others
@@ -123,7 +134,9 @@ class Fetcher:
                 )
                 return None
 
-        workers = min(self._state.max_parallel_fetches, len(jobs))
+        fixed = self._state.max_parallel_fetches
+        most = limit.maximum if limit is not None else (fixed or 1)
+        workers = max(1, min(most, len(jobs)))
         pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="managedjob-fetch")
         try:
             futures: list[Future[Result | None]] = [pool.submit(fetch, mjob) for mjob in jobs]
@@ -150,3 +163,26 @@ class Fetcher:
             return [future.result() for future in futures]
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _download(
+    mjob: ManagedJob, limit: AdaptiveLimit, deadline: Deadline, partial: bool, refresh: bool
+) -> Result | None:
+    """Wait for ``mjob``'s job without a place, then fetch its result holding one."""
+    if mjob._has_result() and not refresh:  # fetched already (by the watcher): no download
+        return mjob.result(timeout=deadline.left(), partial=partial)
+    mjob._await_final(deadline.left())
+    limit.acquire()
+    started = mjob.clock.monotonic()
+    try:
+        result = mjob.result(timeout=deadline.left(), partial=partial, refresh=refresh)
+    except JobTimeoutError:
+        raise
+    except Exception:
+        limit.record(mjob.clock.monotonic() - started, "error")
+        raise
+    finally:
+        limit.release()
+    failed = result is None and mjob.job is not None and mjob._has_fetch_error()
+    limit.record(mjob.clock.monotonic() - started, "error" if failed else "ok")
+    return result

@@ -36,10 +36,11 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MAX_PARALLEL_FETCHES", "DEFAULT_MAX_PARALLEL_SUBMITS", "ManagedJobSet"]
 
-#: How many jobs of a set are submitted at once by default.
-DEFAULT_MAX_PARALLEL_SUBMITS = 16
-#: How many results of a set are fetched at once by default.
-DEFAULT_MAX_PARALLEL_FETCHES = 16
+#: How many jobs of a set are submitted at once by default: ``None``, an
+#: adaptive limit (see :mod:`managedjob._limits`).
+DEFAULT_MAX_PARALLEL_SUBMITS: int | None = None
+#: How many results of a set are fetched at once by default: adaptive too.
+DEFAULT_MAX_PARALLEL_FETCHES: int | None = None
 
 
 class ManagedJobSet:
@@ -62,8 +63,13 @@ class ManagedJobSet:
         retry_policy: How submissions are retried.
         poll_policy: How jobs without a future are polled.
         max_parallel_submits: How many jobs may be submitted at once. 1
-            submits one job at a time, as the legacy manager did.
-        max_parallel_fetches: How many results may be fetched at once.
+            submits one job at a time, as the legacy manager did. ``None``
+            (the default) adapts: it starts at 16 and grows while
+            submissions keep their speed, up to 64 or the target's declared
+            ``max_concurrent_requests``, and backs off when the target
+            answers "too many requests" or a job limit, fails, or slows down.
+        max_parallel_fetches: How many results may be fetched at once; a
+            number is a fixed bound, ``None`` (the default) adapts as above.
         journal: Where the set is recorded as it runs (see
             :class:`~managedjob.Journal`); ``None`` records nothing. A
             :class:`JobManager` passes its own.
@@ -88,15 +94,17 @@ class ManagedJobSet:
         clock: Clock | None = None,
         retry_policy: RetryPolicy | None = None,
         poll_policy: PollPolicy | None = None,
-        max_parallel_submits: int = DEFAULT_MAX_PARALLEL_SUBMITS,
-        max_parallel_fetches: int = DEFAULT_MAX_PARALLEL_FETCHES,
+        max_parallel_submits: int | None = DEFAULT_MAX_PARALLEL_SUBMITS,
+        max_parallel_fetches: int | None = DEFAULT_MAX_PARALLEL_FETCHES,
         journal: Journal | None = None,
         journal_required: bool = True,
     ) -> None:
         if name is not None and not isinstance(name, str):
             raise InvalidInputError(f"name must be a str, not {name!r}")
-        check_positive_int("max_parallel_submits", max_parallel_submits)
-        check_positive_int("max_parallel_fetches", max_parallel_fetches)
+        if max_parallel_submits is not None:
+            check_positive_int("max_parallel_submits", max_parallel_submits)
+        if max_parallel_fetches is not None:
+            check_positive_int("max_parallel_fetches", max_parallel_fetches)
         # One state, shared by the parts, each with one job: submitting,
         # resubmitting, waiting, fetching results, lookups and retrieval.
         self._state = state = SetState(

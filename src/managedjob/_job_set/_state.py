@@ -15,6 +15,7 @@ from qiskit.providers import JobV1
 from managedjob._job_set._policy import ResubmitPolicy
 from managedjob._job_set._workload import CIRCUITS, Workload
 from managedjob._journal import Journal, SetRecorder
+from managedjob._limits import AdaptiveLimit, adaptive_limit
 from managedjob._managed_job import ManagedJob
 from managedjob._naming import JOB_SET_ID_PREFIX, job_name
 from managedjob._results import ExperimentIndex, ManagedResults
@@ -80,8 +81,10 @@ class SetState:
         clock: Where time comes from.
         retry_policy: How submissions are retried (``None``: the jobs' own).
         poll_policy: How jobs without a future are polled.
-        max_parallel_submits: How many jobs may be submitted at once.
-        max_parallel_fetches: How many results may be fetched at once.
+        max_parallel_submits: How many jobs may be submitted at once;
+            ``None`` for an adaptive limit.
+        max_parallel_fetches: How many results may be fetched at once;
+            ``None`` for an adaptive limit.
         journal: Where the set is recorded, if anywhere.
         journal_required: Whether a journal that cannot be written is an error.
         new_managed_job: Makes one managed job (the set's class of jobs).
@@ -95,8 +98,8 @@ class SetState:
         clock: Clock,
         retry_policy: RetryPolicy | None,
         poll_policy: PollPolicy,
-        max_parallel_submits: int,
-        max_parallel_fetches: int,
+        max_parallel_submits: int | None,
+        max_parallel_fetches: int | None,
         journal: Journal | None,
         journal_required: bool,
         new_managed_job: Callable[[int, int, JobV1 | None], ManagedJob],
@@ -122,8 +125,18 @@ class SetState:
         self.clock = clock
         self.retry_policy = retry_policy
         self.poll_policy = poll_policy
+        self.max_parallel_submits = max_parallel_submits
         self.max_parallel_fetches = max_parallel_fetches
-        self.submit_lock = SubmitSemaphore(max_parallel_submits)
+        # Fixed bounds when given; else adaptive limits, remade for the
+        # target's declared limit when the set is run (see limit_to()).
+        self.submit_lock: SubmitSemaphore | AdaptiveLimit = (
+            adaptive_limit(None)
+            if max_parallel_submits is None
+            else SubmitSemaphore(max_parallel_submits)
+        )
+        self.fetch_limit: AdaptiveLimit | None = (
+            adaptive_limit(None) if max_parallel_fetches is None else None
+        )
         self.journal = journal
         self.journal_required = journal_required
         self.recorder: SetRecorder | None = None
@@ -132,6 +145,21 @@ class SetState:
         self.resubmit = ResubmitPolicy()
         self.cancel_requested = False
         self.new_managed_job = new_managed_job
+
+    def limit_to(self, target: Target) -> None:
+        """Bound the set's adaptive limits by what ``target`` documents.
+
+        Fixed limits (``max_parallel_submits`` / ``max_parallel_fetches``
+        given) are left as they are.
+        """
+        try:
+            declared = target.limits().max_concurrent_requests
+        except Exception:  # a target that cannot say sets no limit
+            declared = None
+        if self.max_parallel_submits is None:
+            self.submit_lock = adaptive_limit(declared)
+        if self.max_parallel_fetches is None:
+            self.fetch_limit = adaptive_limit(declared)
 
     def jobs(self) -> list[ManagedJob]:
         """Return a copy of the current list of jobs."""

@@ -65,6 +65,7 @@ class Submitter:
                 start += size
             job_names = [state.job_name(number) for number in range(len(jobs))]
             recorder = self._start_journal(plan, jobs, job_names)
+            state.limit_to(checked.target)
             state.backend = checked.backend
             state.target = checked.target
             state.tags = list(plan.job_tags)

@@ -294,10 +294,13 @@ def encode_result(result: Result) -> bytes:
     itself and only asks :func:`_encode` about what it cannot write (numpy
     values, complex numbers, ...); tuples in a result come back as lists.
     """
+    # A result is a tree (Result.to_dict() gives one), so the encoder need
+    # not track every container it enters for cycles: half its time.
     text = json.dumps(
         _result_dict(result),
         separators=(",", ":"),
         default=lambda value: _encode(value, strict=False),
+        check_circular=False,
     )
     return zlib.compress(text.encode("utf-8"), _ZLIB_LEVEL)
 

@@ -190,6 +190,35 @@ class SliceBookkeeping:
         final = self._final
         return final[1] if final is not None and final[0] is job else None
 
+    def _has_result(self) -> bool:
+        """Whether a result is cached (for the set's fetcher)."""
+        return self._raw_result is not None
+
+    def _has_fetch_error(self) -> bool:
+        """Whether the last fetch of the result raised (for the set's fetcher)."""
+        return self._result_error is not None
+
+    def _await_final(self, timeout: float | None) -> None:
+        """Wait until the job is final, remembering the final status read.
+
+        The set's fetcher waits this way before it takes a place to download
+        the result; nothing is waited for if a result is cached or the final
+        status is known. Errors are left for :meth:`result` to report.
+        """
+        job = self.job
+        if job is None or self._raw_result is not None or self._known_final(job) is not None:
+            return
+
+        def remember(status: JobStatus) -> None:
+            self._final = (job, status)
+
+        try:
+            wait_for_final_state(
+                job, timeout, clock=self.clock, poll=self.poll_policy, on_final=remember
+            )
+        except Exception as err:
+            logger.debug("Waiting for experiments %d-%d: %s", *self._span(), err)
+
     def _prefetch(self) -> None:
         """Fetch and cache the result of a finished job, without warnings.
 

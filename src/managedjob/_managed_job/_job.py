@@ -15,6 +15,7 @@ from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
 from managedjob._checks import check_timeout, warn_job_share_level
+from managedjob._limits import AdaptiveLimit
 from managedjob._managed_job._completed import CompletedJob
 from managedjob._managed_job._core import SliceBookkeeping
 from managedjob._managed_job._errors import check_count, describe_failure, job_id, warn
@@ -249,6 +250,7 @@ class ManagedJob(SliceBookkeeping):
                 self.poll_policy,
                 self.clock,
                 called_off=lambda: self._cancel_requested,
+                limit=submit_lock if isinstance(submit_lock, AdaptiveLimit) else None,
             ).run()
         except SubmissionCalledOff:
             self._cancelled_before_submit = True

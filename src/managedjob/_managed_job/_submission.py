@@ -1,4 +1,10 @@
-"""Submitting one slice to its target: transient errors retried, job limits waited out."""
+"""Submitting one slice to its target: transient errors retried, job limits waited out.
+
+With an adaptive limit (the set's default), every call to the target
+reports how long it took and how it ended, and a submission refused with
+"too many requests" gives its place back while it waits, so that the
+refused ones queue for places instead of all trying again at once.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,9 @@ from typing import Any
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobV1
 
+from managedjob._limits import AdaptiveLimit, Outcome
 from managedjob._managed_job._errors import job_id
-from managedjob._retry import RetryPolicy
+from managedjob._retry import RetryPolicy, retry_after, too_many_requests
 from managedjob._wait import Clock, PollPolicy, wait_for_final_state
 from managedjob.exceptions import JobLimitError
 from managedjob.targets import Target
@@ -41,6 +48,9 @@ class SliceSubmission:
         poll_policy: How a pending job is polled while waiting for a free slot.
         clock: Where time comes from.
         called_off: Tells whether the job was cancelled meanwhile.
+        limit: The adaptive limit whose place the submission holds, if any:
+            told how each call went, and given the place back during a wait
+            for "too many requests".
     """
 
     target: Target
@@ -54,6 +64,7 @@ class SliceSubmission:
     poll_policy: PollPolicy
     clock: Clock
     called_off: Callable[[], bool]
+    limit: AdaptiveLimit | None = None
 
     def run(self) -> JobV1:
         """Submit, retrying transient errors and waiting out the target's job limit.
@@ -68,16 +79,31 @@ class SliceSubmission:
         """
         policy, clock, target = self.retry_policy, self.clock, self.target
 
+        limit = self.limit
+
         def attempt() -> JobV1:
-            return target.submit(
-                self.circuits,
-                job_name=self.job_name,
-                job_tags=self.job_tags,
-                run_config=self.run_config,
-                start_index=self.start_index,
-            )
+            started = clock.monotonic()
+            try:
+                job = target.submit(
+                    self.circuits,
+                    job_name=self.job_name,
+                    job_tags=self.job_tags,
+                    run_config=self.run_config,
+                    start_index=self.start_index,
+                )
+            except Exception as err:
+                if limit is not None:
+                    pushed_back = isinstance(err, JobLimitError) or too_many_requests(err)
+                    outcome: Outcome = "throttled" if pushed_back else "error"
+                    limit.record(clock.monotonic() - started, outcome)
+                raise
+            if limit is not None:
+                limit.record(clock.monotonic() - started, "ok")
+            return job
 
         limit_since: float | None = None
+        refused_since: float | None = None
+        refusals = 0
         while True:
             try:
                 return policy.call(attempt, clock, self._on_retry)
@@ -101,6 +127,44 @@ class SliceSubmission:
                     None if policy.job_limit_timeout is None else policy.job_limit_timeout - waited
                 )
                 self._wait_for_a_free_slot(left)
+            except Exception as err:
+                if not too_many_requests(err):
+                    raise
+                if self.called_off():
+                    raise SubmissionCalledOff() from None
+                now = clock.monotonic()
+                if refused_since is None:
+                    refused_since = now
+                    logger.info(
+                        "The target refused job %s for experiments %d-%d: too many "
+                        "requests; it tries again later.",
+                        self.job_name,
+                        self.start_index,
+                        self.end_index,
+                    )
+                waited = now - refused_since
+                if policy.job_limit_timeout is not None and waited >= policy.job_limit_timeout:
+                    raise
+                delay = retry_after(err)
+                if delay is None:
+                    delay = min(
+                        policy.max_delay, policy.initial_delay * policy.multiplier**refusals
+                    )
+                refusals += 1
+                if policy.job_limit_timeout is not None:
+                    delay = min(delay, policy.job_limit_timeout - waited)
+                self._wait_refused(delay)
+
+    def _wait_refused(self, delay: float) -> None:
+        """Wait ``delay`` seconds, out of the limit's places, then take one again."""
+        limit = self.limit
+        if limit is not None:
+            limit.release()
+        try:
+            self.clock.sleep(delay)
+        finally:
+            if limit is not None:
+                limit.acquire()
 
     def _on_retry(self, error: BaseException, delay: float) -> None:
         logger.info(

@@ -33,7 +33,7 @@ _Self = TypeVar("_Self", bound="TargetBase")
 
 @dataclass(frozen=True)
 class TargetLimits:
-    """What one job on a target may hold.
+    """What one job on a target may hold, and how many requests it takes at once.
 
     ``None`` means the target sets no such limit.
 
@@ -41,11 +41,17 @@ class TargetLimits:
         max_experiments: Most circuits in one job.
         max_executions: Most circuit executions (circuits times shots) in one job.
         max_payload_bytes: Most bytes of serialized circuits in one job.
+        max_concurrent_requests: Most requests (submissions, result
+            downloads) the target documents taking at once from one client.
+            A set's adaptive concurrency never goes above it; explicit
+            ``max_parallel_submits`` / ``max_parallel_fetches`` are the
+            user's to choose.
     """
 
     max_experiments: int | None = None
     max_executions: int | None = None
     max_payload_bytes: int | None = None
+    max_concurrent_requests: int | None = None
 
 
 @runtime_checkable

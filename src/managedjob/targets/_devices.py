@@ -13,6 +13,7 @@ simulated with the device's noise.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 
@@ -25,12 +26,16 @@ _LOCKS_GUARD = threading.Lock()
 _READY: weakref.WeakSet[object] = weakref.WeakSet()
 
 
+_FAKE_BACKEND_MODULE = "qiskit_ibm_runtime.fake_provider.fake_backend"
+
+
 def _is_fake_device(backend: object) -> bool:
-    try:
-        from qiskit_ibm_runtime.fake_provider.fake_backend import FakeBackendV2
-    except ImportError:  # qiskit-ibm-runtime is optional
-        return False
-    return isinstance(backend, FakeBackendV2)
+    # A fake device's class comes from that module, so it is imported already
+    # if the backend is one: never import qiskit-ibm-runtime (about a second)
+    # on the first submission to any other backend.
+    module = sys.modules.get(_FAKE_BACKEND_MODULE)
+    fake = getattr(module, "FakeBackendV2", None)
+    return fake is not None and isinstance(backend, fake)
 
 
 def _lock_for(backend: object) -> threading.Lock:

@@ -15,6 +15,7 @@ from qiskit.transpiler import Target
 from managedjob._wait import Clock
 from managedjob.exceptions import (
     JobLimitError,
+    TooManyRequestsError,
     UnsupportedRunOptionError,
 )
 from managedjob.testing._clock import FakeClock
@@ -80,6 +81,12 @@ class ScriptedBackend(BackendV2):
         max_pending_jobs: :meth:`run` raises
             :class:`~managedjob.exceptions.JobLimitError` when this many of
             the backend's jobs are not final at the clock's current time.
+        max_submits_per_second: A rate limit, as a remote service has:
+            :meth:`run` calls that arrive less than ``1 / rate`` seconds
+            after the last accepted one are refused with
+            :class:`~managedjob.exceptions.TooManyRequestsError` (HTTP 429)
+            once ``submit_latency`` is spent, its ``retry_after`` saying
+            when the next call would be accepted. ``None``: no limit.
         cancellable: Whether jobs can be cancelled; if not, ``cancel()`` raises
             :class:`~qiskit.providers.exceptions.JobError`.
         legacy_api: Whether jobs are :class:`ScriptedJob` (with ``name()``,
@@ -98,10 +105,12 @@ class ScriptedBackend(BackendV2):
         submitted: The jobs :meth:`run` returned, in order.
         run_calls: How many times :meth:`run` was called.
         max_concurrent_runs: The most :meth:`run` calls seen in progress at once.
+        throttled_calls: How many :meth:`run` calls the rate limit refused.
 
     Raises:
         ValueError: If a latency or run time is negative, ``num_qubits`` or
-            ``max_circuits`` or ``max_pending_jobs`` is below 1, or
+            ``max_circuits`` or ``max_pending_jobs`` is below 1,
+            ``max_submits_per_second`` is not positive, or
             ``failed_result`` is neither ``"return"`` nor ``"raise"``.
 
     Threading:
@@ -131,6 +140,7 @@ class ScriptedBackend(BackendV2):
         failing_experiments: Collection[str] = (),
         status_errors: int | Mapping[int | str, int | None] = 0,
         max_pending_jobs: int | None = None,
+        max_submits_per_second: float | None = None,
         cancellable: bool = True,
         legacy_api: bool = True,
         simulate: bool = True,
@@ -153,6 +163,10 @@ class ScriptedBackend(BackendV2):
         ):
             if limit is not None and limit < 1:
                 raise ValueError(f"{label} must be at least 1, not {limit!r}")
+        if max_submits_per_second is not None and not max_submits_per_second > 0:
+            raise ValueError(
+                f"max_submits_per_second must be positive, not {max_submits_per_second!r}"
+            )
         if failed_result not in ("return", "raise"):
             raise ValueError(f"failed_result must be 'return' or 'raise', not {failed_result!r}")
 
@@ -177,6 +191,11 @@ class ScriptedBackend(BackendV2):
         self._failing_experiments = frozenset(failing_experiments)
         self._status_errors = status_errors
         self.max_pending_jobs = max_pending_jobs
+        self._submit_interval = (
+            None if max_submits_per_second is None else 1.0 / max_submits_per_second
+        )
+        self._next_submission: float | None = None
+        self.throttled_calls = 0
         self.cancellable = cancellable
         self.legacy_api = legacy_api
         self.simulate = simulate
@@ -230,6 +249,8 @@ class ScriptedBackend(BackendV2):
                 qubits than the backend, or ``shots`` is not a positive integer.
             TypeError: If an item is not a :class:`~qiskit.circuit.QuantumCircuit`.
             JobLimitError: If ``max_pending_jobs`` jobs are pending.
+            TooManyRequestsError: If the call came too soon after the last
+                accepted one (``max_submits_per_second``).
             BaseException: Whatever ``submit_failures`` scripts for this call.
         """
         with self._lock:
@@ -241,8 +262,11 @@ class ScriptedBackend(BackendV2):
             if self._on_run is not None:
                 self._on_run(call)
             circuits, merged = self._validate(run_input, options)
+            refused = self._over_rate()
             if self.submit_latency:
                 self.clock.sleep(self.submit_latency)
+            if refused:
+                self._refuse(call)
             failure = self._submit_failures.get(call)
             if failure is not None:
                 if isinstance(failure, type):
@@ -252,6 +276,29 @@ class ScriptedBackend(BackendV2):
         finally:
             with self._lock:
                 self._active_runs -= 1
+
+    def _over_rate(self) -> bool:
+        """Whether the rate limit refuses a call arriving now; an accepted one takes its turn."""
+        interval = self._submit_interval
+        if interval is None:
+            return False
+        with self._lock:
+            now = self.clock.monotonic()
+            if self._next_submission is not None and now < self._next_submission:
+                self.throttled_calls += 1
+                return True
+            self._next_submission = now + interval
+            return False
+
+    def _refuse(self, call: int) -> None:
+        with self._lock:
+            due = self._next_submission or 0.0
+        wait = max(0.0, due - self.clock.monotonic())
+        raise TooManyRequestsError(
+            f"429 Too Many Requests: run() call {call} on {self.name!r} is over its limit of "
+            f"{1 / (self._submit_interval or 1):g} per second; retry after {wait:.3f} s",
+            retry_after=wait,
+        )
 
     def _validate(
         self, run_input: QuantumCircuit | Sequence[QuantumCircuit], options: Mapping[str, Any]
