@@ -14,7 +14,7 @@ from managedjob._job_set._state import SetState
 from managedjob._job_set._submission import ObserverFactory, Submitter
 from managedjob._journal import SliceObserver
 from managedjob._managed_job import CheckedRun, ManagedJob
-from managedjob._restore import reattach
+from managedjob._restore import reattach, settle_unrecorded
 from managedjob.exceptions import JobManagerInvalidStateError
 from managedjob.targets import resolve_target
 
@@ -122,6 +122,7 @@ class Resubmitter:
         if chosen is not None:
             for mjob in state.jobs():
                 self._reattach_detached(mjob, chosen)
+            self._look_up_unrecorded(chosen)
         jobs = state.jobs()
         failed = [(number, mjob) for number, mjob in enumerate(jobs) if needs_retry(mjob)]
         if not failed:
@@ -175,6 +176,37 @@ class Resubmitter:
         mjob.job = job
         mjob._lost_reason = None
         observer.watch(mjob)
+
+    def _look_up_unrecorded(self, backend: Any) -> None:
+        """Ask ``backend`` for the jobs of slices whose job id was never journaled.
+
+        A slice found there is attached to its job and not resubmitted; one
+        that ``backend`` cannot be asked about stays lost, and is
+        resubmitted (it may then run twice).
+        """
+        unrecorded: list[tuple[ManagedJob, int, str, bool]] = []
+        journal = None
+        for mjob in self._state.jobs():
+            observer = mjob._observer
+            if (
+                isinstance(observer, SliceObserver)
+                and observer.unrecorded
+                and observer.recorder is not None
+                and mjob.job is None
+            ):
+                journal = observer.recorder.owner.journal
+                span = f"{mjob.start_index}-{mjob.end_index}"
+                unrecorded.append((mjob, observer.index, span, True))
+        if journal is None:
+            return
+        for found in settle_unrecorded(journal, self._state.id, backend, unrecorded):
+            observer = found._observer
+            if isinstance(observer, SliceObserver):
+                observer.watch(found)
+        for mjob, *_ in unrecorded:
+            observer = mjob._observer
+            if isinstance(observer, SliceObserver) and observer.unrecorded:
+                logger.warning("%s", mjob._lost_reason)
 
     def submission_of(
         self, mjob: ManagedJob, overrides: dict[str, Any]

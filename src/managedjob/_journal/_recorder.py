@@ -90,6 +90,17 @@ class JournalRecorder:
         """
         return self._store.load_circuits(job_set_id, index)
 
+    def job_ids(self, job_set_id: str) -> set[str]:
+        """Return every job id journaled for a set, earlier attempts included.
+
+        Raises:
+            JournalError: If the journal cannot be read.
+        """
+        rows = self._store.rows_of_set(
+            "SELECT job_id FROM attempts WHERE set_id = ? AND job_id IS NOT NULL", job_set_id
+        )
+        return {str(row[0]) for row in rows}
+
     def write(self, prepare: Prepare, *, urgent: bool = False) -> Future[None]:
         """Queue a write; ``urgent`` only for one nothing queued before depends on."""
         return self._writer.submit(prepare, urgent=urgent)
@@ -406,7 +417,14 @@ class AttemptRecorder:
         )
 
     def record_submission(self, mjob: ManagedJob) -> None:
-        """Journal the job id, or the submission's error, or that it was cancelled."""
+        """Journal the job id, or the submission's error, or that it was cancelled.
+
+        The write is urgent (nothing queued goes ahead of it) and waited for,
+        in the thread that submitted: an id the target gave is in the journal
+        before that thread submits anything else, so that a crash leaves at
+        most one accepted but unrecorded job per submitting thread, which a
+        rebuilt set looks up by its tags (see ``retrieve_job_set``).
+        """
         self.passed.set()  # also when the submission never ran (cancelled)
         job = mjob.job
         job_id = None
@@ -430,9 +448,17 @@ class AttemptRecorder:
                 row,
             )
 
-        self.owner.journal.write_soon(
-            lambda: apply, f"the job of experiments {mjob.start_index}-{mjob.end_index}"
-        )
+        # Urgent is safe: the attempt's row is committed before its submission
+        # starts (wait_ready), and the write only fills in its submission.
+        written = self.owner.journal.write(lambda: apply, urgent=True)
+        failure = written.exception()
+        if failure is not None:
+            logger.warning(
+                "Could not journal the job of experiments %d-%d: %s",
+                mjob.start_index,
+                mjob.end_index,
+                failure,
+            )
 
     def record_final(
         self, mjob: ManagedJob, result: Result | None, error: BaseException | None
@@ -487,6 +513,12 @@ class SliceObserver:
         recorder: Where its records go; ``None`` when the set has no journal.
         detached_job_id: For a set rebuilt without a provider: the id of the
             job that was not re-attached.
+
+    Attributes:
+        unrecorded: For a set rebuilt from the journal: the slice's latest
+            submission has no journaled job id, and its target was not (or
+            could not be) asked whether it has the job; ``retry_failed()``
+            asks before it resubmits.
     """
 
     def __init__(
@@ -500,6 +532,7 @@ class SliceObserver:
         self.index = index
         self.recorder = recorder
         self.detached_job_id = detached_job_id
+        self.unrecorded = False
 
     def before_submit(self, mjob: ManagedJob) -> None:
         """Wait until the slice is journaled (see :meth:`AttemptRecorder.wait_ready`)."""
