@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from managedjob._job_set._plan import RunPlan
 from managedjob._job_set._policy import ResubmitPolicy
+from managedjob._job_set._resubmission import PartialRetryError
 from managedjob._job_set._set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_MAX_PARALLEL_SUBMITS",
     "CircuitWorkload",
     "ManagedJobSet",
+    "PartialRetryError",
     "ResubmitPolicy",
     "RunPlan",
     "SubmitSemaphore",

@@ -227,7 +227,13 @@ class ManagedJobSet:
 
     # ------------------------------------------------------------------ retry
 
-    def retry_failed(self, backend: Any = None, **run_config: Any) -> list[ManagedJob]:
+    def retry_failed(
+        self,
+        backend: Any = None,
+        *,
+        circuits: Sequence[QuantumCircuit] | None = None,
+        **run_config: Any,
+    ) -> list[ManagedJob]:
         """Resubmit every job that failed, keeping each experiment's index.
 
         A job is retried if its submission failed, it ended in ``ERROR``, it
@@ -244,6 +250,10 @@ class ManagedJobSet:
                 :meth:`JobManager.retrieve_job_set` if it can run circuits.
                 A backend given here becomes the set's backend. Jobs of a
                 rebuilt set that were not attached are first looked up on it.
+            circuits: The set's circuits again, all of them in the order given
+                to ``run()``: the circuits of jobs that neither memory nor
+                the journal has are taken from them; the others keep their
+                own.
             **run_config: Run options to use instead of the journaled ones;
                 needed for options that could not be journaled (such as a
                 noise model).
@@ -253,12 +263,16 @@ class ManagedJobSet:
 
         Raises:
             IBMQJobManagerInvalidStateError: If there is no backend to run
-                on, or a job's circuits or run options are not known.
+                on, or the run options are not known; or, after every job
+                that can be is resubmitted, naming by experiment range the
+                jobs whose circuits are not known (pass ``circuits``).
+            InvalidInputError: If ``circuits`` is not a list of the set's
+                circuits (nothing is submitted then).
             InvalidInputError: If the backend cannot run circuits or rejects
                 a run option (nothing is submitted then).
             JournalError: If the journal cannot be read.
         """
-        return self._resubmitter.retry_failed(backend, run_config)
+        return self._resubmitter.retry_failed(backend, run_config, circuits)
 
     # ------------------------------------------------------------------ retrieve
 

@@ -343,10 +343,15 @@ class SetRecorder:
         self.journal.write_soon(lambda: apply, f"the name or tags of job set {job_set_id}")
 
     def load_submission(
-        self, index: int
+        self, index: int, circuits: list[QuantumCircuit] | None = None
     ) -> tuple[list[QuantumCircuit], dict[str, Any], dict[str, Any]]:
-        """Return a slice's circuits, run options and Qobj options, from the journal."""
-        circuits = self.journal.load_circuits(self.job_set_id, index)
+        """Return a slice's circuits, run options and Qobj options, from the journal.
+
+        ``circuits``, when given, are used instead of the journaled ones
+        (which are then not read).
+        """
+        if circuits is None:
+            circuits = self.journal.load_circuits(self.job_set_id, index)
         run_config = self.codec.decode_run_config(self._run_config, circuits)
         qobj_options = {key: run_config.pop(key) for key in QOBJ_ONLY_OPTIONS & run_config.keys()}
         return circuits, run_config, qobj_options
