@@ -320,6 +320,9 @@ def test_retry_failed_resubmits_every_slice_it_can(tmp_path: Path) -> None:
         assert [(m.start_index, m.end_index) for m in retried] == [(4, 5)]
         assert found.results().get_counts() == [{expected_key(i): 1024} for i in range(8)]
         assert backend.run_calls == 3
+        # The circuits passed again are journaled now, for a later retry.
+        assert later.journal is not None and later.journal.flush(30)
+        assert Journal(journal_file).circuits(job_set.job_set_id()) == work
 
 
 # ---------------------------------------------------------------- broken files

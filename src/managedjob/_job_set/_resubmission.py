@@ -329,6 +329,9 @@ class Resubmitter:
                 circuits, stored, qobj_options = recorder.owner.load_submission(
                     observer.index, given
                 )
+                recorder.owner.store_circuits(
+                    observer.index, mjob.start_index, mjob.end_index, given
+                )
             config = {**stored, **qobj_options}
             unsaved = recorder.owner.unsaved_options
         missing = [key for key in unsaved if key not in overrides]

@@ -342,6 +342,17 @@ class SetRecorder:
 
         self.journal.write_soon(lambda: apply, f"the name or tags of job set {job_set_id}")
 
+    def store_circuits(
+        self, index: int, start: int, end: int, circuits: Sequence[QuantumCircuit]
+    ) -> None:
+        """Journal the circuits of a slice that the journal lacked (passed again by the user)."""
+        self.journal.write(
+            _slice_writer(
+                self.journal.path, self.codec, self.job_set_id, index, start, end, list(circuits)
+            ),
+            urgent=True,  # fills in its slice's row; nothing queued depends on it
+        )
+
     def load_submission(
         self, index: int, circuits: list[QuantumCircuit] | None = None
     ) -> tuple[list[QuantumCircuit], dict[str, Any], dict[str, Any]]:
