@@ -3,9 +3,11 @@ and a cancel that races a submission."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +157,50 @@ def test_a_target_that_cannot_be_asked_says_may_have_been_submitted(
         assert "may have been submitted" in caplog.text
         assert found.results().get_counts(3) == {expected_key(3): 7}
     assert blind.run_calls == 1
+
+
+# ---------------------------------------------------------------- cancel races
+
+
+class _RacingFuture(Future[Any]):
+    """A future whose submission completes while ``cancel()`` is on its way."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__()
+        self._work = work
+
+    def cancel(self) -> bool:
+        if self.set_running_or_notify_cancel():
+            try:
+                self.set_result(self._work())
+            except BaseException as err:
+                self.set_exception(err)
+        return super().cancel()
+
+
+class _RacingExecutor(Executor):
+    """Runs each submission only when its future is asked to cancel (or waited on)."""
+
+    def __init__(self) -> None:
+        self.futures: list[_RacingFuture] = []
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = _RacingFuture(functools.partial(fn, *args, **kwargs))
+        self.futures.append(future)
+        return future
+
+
+def test_a_cancel_that_loses_the_race_cancels_the_job_the_submission_made(
+    tmp_path: Path,
+) -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock, run_time=100.0)
+    executor = _RacingExecutor()
+    with JobManager(journal=tmp_path / "journal.sqlite3", clock=clock, executor=executor) as m:
+        job_set = m.run(
+            [basis_circuit(i) for i in range(4)], backend, max_experiments_per_job=2, shots=3
+        )
+        job_set.cancel()
+        assert len(backend.submitted) == 2  # both submissions won the race
+        assert [job.status() for job in backend.submitted] == [JobStatus.CANCELLED] * 2
+        assert job_set.statuses() == [JobStatus.CANCELLED] * 2

@@ -408,18 +408,22 @@ class ManagedJob(SliceBookkeeping):
         """Try to cancel the job; never raises, logs a warning when it cannot.
 
         A submission that has not started yet is called off. One that is
-        under way is waited for (a wait for the target's job limit stops at
-        once), and the job it made is cancelled.
+        under way, or that ended while this was called, is waited for (a
+        wait for the target's job limit stops at once), and the job it made
+        is cancelled: a cancel never leaves a just-submitted job running.
         """
         job = self.job
         if job is None:
             future = self.future
-            if future is not None and future.cancel():
-                self._cancelled_before_submit = True
-                return
-            if future is not None and not future.done():
+            if future is not None:
                 self._cancel_requested = True
-                wait_futures([future])
+                if future.cancel():
+                    self._cancelled_before_submit = True
+                    return
+                # The submission is running, or ended while cancel() was on its
+                # way: wait for it, and cancel the job it made (if any).
+                if not future.done():
+                    wait_futures([future])
                 self._absorb_submission(future)
                 job = self.job
         if job is None:
