@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.exceptions import QiskitError
+from qiskit.providers.basic_provider import BasicSimulator
 from qiskit_aer import AerSimulator
 
 from helpers import basis_circuit, expected_key
 from managedjob import IBMQManagedResultDataNotAvailable, JobManager
+from managedjob._journal import Journal, JournalError
 
 
 def test_an_experiment_without_counts_is_result_data_not_available(tmp_path: Path) -> None:
@@ -32,3 +35,66 @@ def test_an_experiment_without_counts_is_result_data_not_available(tmp_path: Pat
             results.get_counts()
         with pytest.raises(IBMQManagedResultDataNotAvailable, match="has no memory"):
             results.get_memory(0)  # memory was not asked for
+
+
+# ---------------------------------------------------------------- damaged journals
+
+
+def _journal_with_one_set(path: Path) -> str:
+    with JobManager(journal=path) as manager:
+        job_set = manager.run([basis_circuit(0)], BasicSimulator(), shots=3)
+        job_set.results()
+        return job_set.job_set_id()
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("tags", "not json"), ("target", "[1, 2]"), ("created_at", "soon"), ("tags", "{")],
+)
+def test_a_damaged_row_is_a_journal_error_naming_its_set(
+    tmp_path: Path, column: str, value: str
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    job_set_id = _journal_with_one_set(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"UPDATE job_sets SET {column} = ?", (value,))
+    conn.close()
+    journal = Journal(path)
+    with pytest.raises(JournalError, match=f"job set {job_set_id} .* is damaged"):
+        journal.job_sets()
+    with pytest.raises(JournalError, match=f"job set {job_set_id} .* is damaged"):
+        journal.job_set(job_set_id)
+    damaged = pytest.raises(JournalError, match=f"job set {job_set_id} .* is damaged")
+    with JobManager(journal=path) as manager, damaged:
+        manager.retrieve_job_set(job_set_id)
+    assert journal.delete_job_set(job_set_id)
+    assert journal.job_sets() == []
+
+
+def test_a_damaged_slice_row_is_a_journal_error(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    job_set_id = _journal_with_one_set(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE slices SET names = 'garbage'")
+    conn.close()
+    damaged = pytest.raises(JournalError, match=f"job set {job_set_id} .* is damaged")
+    with JobManager(journal=path) as manager, damaged:
+        manager.retrieve_job_set(job_set_id)
+
+
+def test_damaged_pages_are_not_called_another_application(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    _journal_with_one_set(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        (root,) = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'meta'").fetchone()
+    conn.close()
+    data = bytearray(path.read_bytes())
+    page_size = int.from_bytes(data[16:18], "big")
+    start = (root - 1) * page_size
+    data[start : start + page_size] = bytes([0xA5]) * page_size  # the meta table's page
+    path.write_bytes(bytes(data))
+    with pytest.raises(JournalError) as caught:
+        Journal(path).job_sets()
+    assert "another application" not in str(caught.value)
+    assert "cannot be read as a managedjob journal" in str(caught.value)

@@ -15,7 +15,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from qiskit.result import Result
 from managedjob._journal._codec import CIRCUITS, workload_codec
 from managedjob._journal._records import (
     RECORD_QUERY,
+    JobSetRecord,
     StoredAttempt,
     StoredSet,
     StoredSlice,
@@ -171,8 +172,9 @@ class JournalStore:
         if "meta" in tables:
             try:
                 row = conn.execute("SELECT value FROM meta WHERE key = 'application'").fetchone()
-            except sqlite3.DatabaseError:
-                row = None
+            except sqlite3.DatabaseError as err:
+                # Damaged pages: whatever the file is, it cannot be read.
+                raise self._unreadable(err) from err
             marker = row[0] if row else None
         if marker != APPLICATION:
             raise JournalError(
@@ -335,6 +337,28 @@ class JournalStore:
                 self._path,
             ) from err
 
+    def damaged_row(self, job_set_id: object, err: BaseException) -> JournalError:
+        """Return the error for a row of a set that cannot be decoded."""
+        return JournalError(
+            f"job set {job_set_id} in the journal {self._path} is damaged and cannot be read "
+            f"({type(err).__name__}: {err}); Journal.delete_job_set() removes it.",
+            self._path,
+        )
+
+    def records(self, rows: Sequence[Any]) -> list[JobSetRecord]:
+        """Decode rows of ``RECORD_QUERY``.
+
+        Raises:
+            JournalError: If a row is damaged, naming its set.
+        """
+        records: list[JobSetRecord] = []
+        for row in rows:
+            try:
+                records.append(record_from_row(row))
+            except ROW_ERRORS as err:
+                raise self.damaged_row(row[0], err) from err
+        return records
+
     def load_job_set(self, job_set_id: str) -> StoredSet:
         """Return what rebuilding a set needs: its record, options and latest attempts.
 
@@ -365,6 +389,18 @@ class JournalStore:
                 "WHERE b.set_id = a.set_id AND b.idx = a.idx)",
                 (job_set_id,),
             ).fetchall()
+        try:
+            return self._stored_set(row, extra, slice_rows, attempt_rows)
+        except ROW_ERRORS as err:
+            raise self.damaged_row(job_set_id, err) from err
+
+    @staticmethod
+    def _stored_set(
+        row: Sequence[Any],
+        extra: Sequence[Any],
+        slice_rows: Sequence[Sequence[Any]],
+        attempt_rows: Sequence[Sequence[Any]],
+    ) -> StoredSet:
         attempts = {
             int(r[0]): StoredAttempt(int(r[1]), r[2], r[3], r[4], r[5], r[6], bool(r[7]))
             for r in attempt_rows
@@ -388,6 +424,10 @@ class JournalStore:
             workload=str(extra[3]),
             slices=slices,
         )
+
+
+# What decoding a damaged row raises (bad JSON, wrong types, missing keys).
+ROW_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
 
 
 def _ensure_wal(conn: sqlite3.Connection) -> None:
