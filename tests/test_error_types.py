@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,11 @@ from qiskit.providers.basic_provider import BasicSimulator
 from qiskit_aer import AerSimulator
 
 from helpers import basis_circuit, expected_key
-from managedjob import IBMQManagedResultDataNotAvailable, JobManager
+from managedjob import (
+    IBMQJobManagerInvalidStateError,
+    IBMQManagedResultDataNotAvailable,
+    JobManager,
+)
 from managedjob._journal import Journal, JournalError
 
 
@@ -98,3 +103,13 @@ def test_damaged_pages_are_not_called_another_application(tmp_path: Path) -> Non
         Journal(path).job_sets()
     assert "another application" not in str(caught.value)
     assert "cannot be read as a managedjob journal" in str(caught.value)
+
+
+def test_a_shut_down_executor_raises_what_the_legacy_code_let_through() -> None:
+    executor = ThreadPoolExecutor(max_workers=1)
+    executor.shutdown()
+    refused = pytest.raises(RuntimeError, match="cannot schedule new futures")
+    with JobManager(executor=executor, journal=False) as manager, refused as caught:
+        manager.run([basis_circuit(0)], BasicSimulator(), shots=3)
+    assert isinstance(caught.value, IBMQJobManagerInvalidStateError)
+    assert "experiments 0-0" in str(caught.value)

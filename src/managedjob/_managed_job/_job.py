@@ -17,7 +17,13 @@ from qiskit.result import Result
 from managedjob._checks import check_timeout, warn_job_share_level
 from managedjob._managed_job._completed import CompletedJob
 from managedjob._managed_job._core import SliceBookkeeping
-from managedjob._managed_job._errors import check_count, describe_failure, job_id, warn
+from managedjob._managed_job._errors import (
+    ExecutorShutDownError,
+    check_count,
+    describe_failure,
+    job_id,
+    warn,
+)
 from managedjob._managed_job._hooks import (
     QOBJ_ONLY_OPTIONS,
     CheckedRun,
@@ -35,7 +41,6 @@ from managedjob._wait import (
 )
 from managedjob.exceptions import (
     InvalidInputError,
-    JobManagerInvalidStateError,
     error_text,
 )
 from managedjob.targets import Target
@@ -165,7 +170,8 @@ class ManagedJob(SliceBookkeeping):
         Raises:
             InvalidInputError: If the circuits do not match the slice, or the
                 target rejects a run option.
-            JobManagerInvalidStateError: If the executor has been shut down.
+            JobManagerInvalidStateError: If the executor has been shut down
+                (also a :class:`RuntimeError`, as the executor's own error).
         """
         warn_job_share_level(job_share_level)
         circuit_list = [circuits] if isinstance(circuits, QuantumCircuit) else list(circuits)
@@ -199,7 +205,7 @@ class ManagedJob(SliceBookkeeping):
                 **run_config,
             )
         except RuntimeError as err:
-            raise JobManagerInvalidStateError(
+            raise ExecutorShutDownError(
                 f"cannot submit experiments {self.start_index}-{self.end_index}: "
                 f"the executor does not take new work ({err})"
             ) from err
