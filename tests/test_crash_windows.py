@@ -17,7 +17,7 @@ from qiskit.providers import JobStatus
 from helpers import basis_circuit, expected_key
 from managedjob import JobManager
 from managedjob._journal import Journal
-from managedjob.testing import FakeClock, ScriptedBackend
+from managedjob.testing import FakeClock, FakeRuntimeService, ScriptedBackend
 
 
 def _forget_ids(journal_file: Path, indexes: tuple[int, ...]) -> None:
@@ -204,3 +204,27 @@ def test_a_cancel_that_loses_the_race_cancels_the_job_the_submission_made(
         assert len(backend.submitted) == 2  # both submissions won the race
         assert [job.status() for job in backend.submitted] == [JobStatus.CANCELLED] * 2
         assert job_set.statuses() == [JobStatus.CANCELLED] * 2
+
+
+def test_an_unrecorded_runtime_job_is_found_through_the_service(tmp_path: Path) -> None:
+    journal_file = tmp_path / "journal.sqlite3"
+    clock = FakeClock()
+    service = FakeRuntimeService(clock=clock, run_time=5.0)
+    with JobManager(journal=journal_file, clock=clock) as manager:
+        job_set = manager.run(
+            [basis_circuit(i) for i in range(6)],
+            service.backend(),
+            max_experiments_per_job=2,
+            shots=7,
+        )
+        job_set.results()
+        ids = [mjob.job.job_id() for mjob in job_set.managed_jobs() if mjob.job is not None]
+        job_set_id = job_set.job_set_id()
+    assert len(ids) == 3
+    _forget_ids(journal_file, (1,))
+    with JobManager(journal=journal_file, clock=clock) as later:
+        found = later.retrieve_job_set(job_set_id, provider=service)
+        assert [mjob.job.job_id() for mjob in found.managed_jobs() if mjob.job] == ids
+        assert found.retry_failed() == []
+        assert found.results().get_counts() == [{expected_key(i): 7} for i in range(6)]
+    assert service.submit_calls == 3
