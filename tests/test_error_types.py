@@ -5,20 +5,24 @@ from __future__ import annotations
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.exceptions import QiskitError
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit_aer import AerSimulator
+from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
 from helpers import basis_circuit, expected_key
 from managedjob import (
     IBMQJobManagerInvalidStateError,
     IBMQManagedResultDataNotAvailable,
+    InvalidInputError,
     JobManager,
 )
 from managedjob._journal import Journal, JournalError
+from managedjob.testing import FakeClock, ScriptedBackend
 
 
 def test_an_experiment_without_counts_is_result_data_not_available(tmp_path: Path) -> None:
@@ -113,3 +117,40 @@ def test_a_shut_down_executor_raises_what_the_legacy_code_let_through() -> None:
         manager.run([basis_circuit(0)], BasicSimulator(), shots=3)
     assert isinstance(caught.value, IBMQJobManagerInvalidStateError)
     assert "experiments 0-0" in str(caught.value)
+
+
+# ---------------------------------------------------------------- values checked first
+
+
+@pytest.mark.parametrize("shots", ["100", 1.5, -5, 0, True, float("nan")])
+def test_bad_shots_are_refused_before_anything_is_submitted(tmp_path: Path, shots: Any) -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock)
+    path = tmp_path / "journal.sqlite3"
+    with JobManager(journal=path, clock=clock) as manager:
+        with pytest.raises(InvalidInputError, match=f"'shots' must be .* not {shots!r}"):
+            manager.run([basis_circuit(0)], backend, shots=shots)
+        assert manager.journal is not None and manager.journal.job_sets() == []
+    assert backend.run_calls == 0
+
+
+def test_circuits_wider_than_the_device_are_refused_by_index(tmp_path: Path) -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock)  # five qubits
+    wide = QuantumCircuit(6, 6, name="wide")
+    wide.measure(range(6), range(6))
+    with JobManager(journal=tmp_path / "journal.sqlite3", clock=clock) as manager:
+        with pytest.raises(InvalidInputError, match=r"circuit 2 \('wide'\) has 6 qubits"):
+            manager.run([basis_circuit(0), basis_circuit(1), wide], backend)
+        with pytest.raises(InvalidInputError, match="backend 'fake_manila' has 5"):
+            manager.run([wide], FakeManilaV2())
+    assert backend.run_calls == 0
+
+
+def test_aer_picking_its_method_still_runs_wide_clifford_circuits(tmp_path: Path) -> None:
+    wide = QuantumCircuit(40, 40, name="wide")
+    wide.x(39)
+    wide.measure(range(40), range(40))
+    with JobManager(journal=tmp_path / "journal.sqlite3") as manager:
+        counts = manager.run([wide], AerSimulator(), shots=4).results().get_counts(0)
+    assert counts == {"1" + "0" * 39: 4}
