@@ -165,6 +165,23 @@ def test_failed_experiments_exit_1(tmp_path: Path) -> None:
             "unknown fake backend 'nowhere'; known:",
         ),
         (["run", "*.nothing"], "no file matches"),
+        (
+            ["run", str(EXAMPLES / "ghz.qasm"), "--journal", ""],
+            "--journal takes the path of a file, not ''",
+        ),
+        (
+            ["run", str(EXAMPLES / "ghz.qasm"), "--out", "no/such/dir/counts.json"],
+            "--out no/such/dir/counts.json cannot be written: there is no directory no/such/dir",
+        ),
+        (["run", str(EXAMPLES / "ghz.qasm"), "--out", "."], "--out . is a directory"),
+        (
+            ["run", str(EXAMPLES / "ghz.qasm"), "--backend", "scripted:nan"],
+            "scripted:<seconds> takes a finite number of seconds, not 'nan'",
+        ),
+        (
+            ["run", str(EXAMPLES / "ghz.qasm"), "--backend", "scripted:-1"],
+            "scripted:<seconds> takes no negative time, not '-1'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -173,6 +190,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_values_are_checked_before_the_run(tmp_path: Path) -> None:
+    """A bad --out is found before anything is submitted: the journal has no set."""
+    proc = managedjob("run", str(EXAMPLES / "ghz.qasm"), "--out", "gone/c.json", cwd=tmp_path)
+    assert_one_line_error(proc)
+    assert "submitting" not in proc.stderr
+    assert not (tmp_path / "journal.sqlite3").exists()
+
+
+def test_a_blank_job_set_id_matches_nothing(journaled: Journaled) -> None:
+    proc = managedjob("status", "", cwd=journaled.root, journal=journaled.journal)
+    assert_one_line_error(proc)
+    assert "a job set id is needed, not ''" in proc.stderr
 
 
 def test_bad_file_names_file_and_line(tmp_path: Path) -> None:

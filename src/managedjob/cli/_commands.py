@@ -19,6 +19,7 @@ from managedjob.cli._interrupt import (
     wait_with_progress,
 )
 from managedjob.cli._output import (
+    check_out,
     journal_row,
     local_time,
     plural,
@@ -150,6 +151,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 def results_command(args: argparse.Namespace) -> int:
     """Run ``managedjob results``; return the exit code."""
+    check_out(args.out)
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         record, job_set, _ = retrieve(manager, journal, args, need_backend=False)
         results = job_set.results(partial=True)
@@ -171,6 +173,7 @@ def results_command(args: argparse.Namespace) -> int:
 
 def retry_command(args: argparse.Namespace) -> int:
     """Run ``managedjob retry``; return the exit code."""
+    check_out(args.out)
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         started = time.monotonic()
         circuits = load_circuits(args.files) if args.files else None
