@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from qiskit import QuantumCircuit
 from qiskit.exceptions import QiskitError
+from qiskit.providers import Options
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit_aer import AerSimulator
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
@@ -21,7 +22,7 @@ from managedjob import (
     InvalidInputError,
     JobManager,
 )
-from managedjob._journal import Journal, JournalError
+from managedjob._journal import Journal, JournalError, JournalWarning
 from managedjob.testing import FakeClock, ScriptedBackend
 
 
@@ -154,3 +155,64 @@ def test_aer_picking_its_method_still_runs_wide_clifford_circuits(tmp_path: Path
     with JobManager(journal=tmp_path / "journal.sqlite3") as manager:
         counts = manager.run([wide], AerSimulator(), shots=4).results().get_counts(0)
     assert counts == {"1" + "0" * 39: 4}
+
+
+# ---------------------------------------------------------------- secrets
+
+
+class KeyedBackend(ScriptedBackend):
+    """A backend whose run options include credentials."""
+
+    @classmethod
+    def _default_options(cls) -> Options:
+        return Options(
+            shots=1024, memory=False, seed_simulator=None, api_key=None, user_token=None
+        )
+
+
+def test_run_options_that_look_like_secrets_are_never_journaled(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    clock = FakeClock()
+    backend = KeyedBackend(clock=clock)
+    secret = "s3cr3t-value-4711"
+    with JobManager(journal=path, clock=clock) as manager:
+        with pytest.warns(
+            JournalWarning, match=r"'api_key', 'user_token' .* look like credentials"
+        ):
+            job_set = manager.run(
+                [basis_circuit(0), basis_circuit(1)],
+                backend,
+                max_experiments_per_job=1,
+                shots=9,
+                api_key=secret,
+                user_token=secret,
+            )
+        assert job_set.results().get_counts() == [{expected_key(i): 9} for i in range(2)]
+        job_set_id = job_set.job_set_id()
+        assert manager.journal is not None and manager.journal.flush(30)
+    assert secret.encode() not in path.read_bytes()
+    for companion in tmp_path.glob("journal.sqlite3-*"):
+        assert secret.encode() not in companion.read_bytes()
+    with sqlite3.connect(path) as conn:
+        (config,) = conn.execute("SELECT run_config FROM job_sets").fetchone()
+    conn.close()
+    assert "shots" in config and "api_key" not in config and "user_token" not in config
+
+    with sqlite3.connect(path) as conn:  # slice 1 never ran: something to retry
+        conn.execute(
+            "UPDATE attempts SET job_id = NULL, submitted_at = NULL, status = NULL, "
+            "result = NULL, finished_at = NULL WHERE idx = 1"
+        )
+    conn.close()
+    backend = KeyedBackend(clock=clock)  # knows none of the jobs
+    with JobManager(journal=path, clock=clock) as later:
+        found = later.retrieve_job_set(job_set_id, provider=backend)
+        with pytest.raises(
+            IBMQJobManagerInvalidStateError, match=r"'api_key', 'user_token' .* pass them"
+        ):
+            found.retry_failed(backend=backend)
+        assert backend.run_calls == 0
+        (retried,) = found.retry_failed(api_key=secret, user_token=secret)
+        assert retried.start_index == 1
+        assert found.results().get_counts(1) == {expected_key(1): 9}
+        assert backend.run_calls == 1

@@ -338,7 +338,8 @@ class Resubmitter:
         if missing:
             raise JobManagerInvalidStateError(
                 f"Run option(s) {', '.join(map(repr, missing))} of job set {state.id} were not "
-                "journaled (they have no JSON form): pass them to retry_failed()."
+                "journaled (they have no JSON form, or look like credentials): pass them to "
+                "retry_failed()."
             )
         config.update(overrides)
         return list(circuits), config

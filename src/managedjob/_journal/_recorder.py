@@ -25,6 +25,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
+from managedjob._checks import secret_options
 from managedjob._journal._codec import (
     CIRCUITS,
     WorkloadCodec,
@@ -154,7 +155,16 @@ class JournalRecorder:
             JournalError: If the set cannot be written.
         """
         codec = workload_codec(workload)
-        config_json, unsaved = encode_run_config(run_config)
+        secrets = secret_options(run_config)
+        if secrets:
+            journal_warning(
+                f"Run option(s) {', '.join(map(repr, secrets))} of job set {job_set_id} look "
+                "like credentials and are not journaled; a retry from another process will "
+                "need them passed to retry_failed() again."
+            )
+        config_json, unsaved = encode_run_config(
+            {key: value for key, value in run_config.items() if key not in secrets}
+        )
         if unsaved:
             journal_warning(
                 f"Run option(s) {', '.join(map(repr, unsaved))} of job set {job_set_id} cannot "
@@ -169,7 +179,7 @@ class JournalRecorder:
             created_at.timestamp(),
             description,
             config_json,
-            json.dumps(unsaved),
+            json.dumps([*unsaved, *secrets]),
             sum(len(circuits) for _, _, circuits, _ in slices),
             max_resubmits,
             codec.kind,
@@ -201,7 +211,7 @@ class JournalRecorder:
             )
 
         self.write_now(insert_set, urgent=True)
-        recorder = SetRecorder(self, job_set_id, policy, unsaved, config_json, codec)
+        recorder = SetRecorder(self, job_set_id, policy, [*unsaved, *secrets], config_json, codec)
         previous: threading.Event | None = None
         for index, (start, end, circuits, _) in enumerate(slices):
             ready = self.write(
