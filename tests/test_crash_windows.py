@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from qiskit.providers import JobStatus
 
 from helpers import basis_circuit, expected_key
-from managedjob import JobManager
+from managedjob import JobManager, SystemClock
 from managedjob._journal import Journal
 from managedjob.testing import FakeClock, FakeRuntimeService, ScriptedBackend
 
@@ -228,3 +229,34 @@ def test_an_unrecorded_runtime_job_is_found_through_the_service(tmp_path: Path) 
         assert found.retry_failed() == []
         assert found.results().get_counts() == [{expected_key(i): 7} for i in range(6)]
     assert service.submit_calls == 3
+
+
+# ---------------------------------------------------------------- threads
+
+
+def test_concurrent_results_callers_share_one_bounded_fetch_pool(tmp_path: Path) -> None:
+    backend = ScriptedBackend(clock=SystemClock(), run_time=0.3)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            fetchers = [t for t in threading.enumerate() if t.name.startswith("managedjob-fetch")]
+            peak = max(peak, len(fetchers))
+            stop.wait(0.002)
+
+    with JobManager(journal=tmp_path / "journal.sqlite3", max_parallel_fetches=3) as manager:
+        job_set = manager.run(
+            [basis_circuit(i) for i in range(8)], backend, max_experiments_per_job=1, shots=4
+        )
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        with ThreadPoolExecutor(max_workers=20) as callers:
+            counts = list(
+                callers.map(lambda _: job_set.results(timeout=60).get_counts(), range(20))
+            )
+        stop.set()
+        sampler.join(10)
+    assert counts == [[{expected_key(i): 4} for i in range(8)]] * 20
+    assert 1 <= peak <= 3

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -39,6 +41,30 @@ class Fetcher:
         self._state = state
         self._submitter = submitter
         self._make_results = make_results
+        # One pool for every caller of results(), made on first use: concurrent
+        # callers share its max_parallel_fetches threads instead of each
+        # making a pool of its own.
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    def _shared_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                pool = ThreadPoolExecutor(
+                    max_workers=self._state.max_parallel_fetches,
+                    thread_name_prefix="managedjob-fetch",
+                )
+                # A set dropped without close() still lets the pool's threads go.
+                weakref.finalize(self, pool.shutdown, wait=False)
+                self._pool = pool
+            return self._pool
+
+    def close(self) -> None:
+        """Shut the fetch pool down; fetches under way finish, a later one makes a new pool."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def results(self, timeout: float | None, partial: bool, refresh: bool) -> ManagedResults:
         """Wait for every job and return their results as one.
@@ -82,7 +108,8 @@ class Fetcher:
         """Fetch the jobs' results at once, all within ``deadline``.
 
         Each job gets what is left of the deadline when its fetch starts; at
-        most ``max_parallel_fetches`` run at once.
+        most ``max_parallel_fetches`` run at once, in the set's one fetch
+        pool, whoever asks.
         """
 
         def fetch(mjob: ManagedJob) -> Result | None:
@@ -99,10 +126,10 @@ class Fetcher:
                 )
                 return None
 
-        workers = min(self._state.max_parallel_fetches, len(jobs))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="managedjob-fetch")
+        pool = self._shared_pool()
+        futures: list[Future[Result | None]] = []
         try:
-            futures: list[Future[Result | None]] = [pool.submit(fetch, mjob) for mjob in jobs]
+            futures = [pool.submit(fetch, mjob) for mjob in jobs]
             # Every fetch gives up at the deadline by itself; waiting for all of
             # them (not just the first to time out) keeps a job that finished
             # in time from being reported late because its thread started late.
@@ -125,4 +152,5 @@ class Fetcher:
                 ) from cause
             return [future.result() for future in futures]
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            for future in futures:  # what has not started yet is not needed any more
+                future.cancel()

@@ -155,8 +155,9 @@ class ManagedJobSet:
         self._submitter.start(plan, executor)
 
     def _close(self) -> None:
-        """Let go of what the set owns: the thread pool made for resubmissions."""
+        """Let go of what the set owns: the thread pools for resubmissions and fetches."""
         self._resubmitter.close()
+        self._fetcher.close()
 
     @property
     def _created_at(self) -> datetime:
