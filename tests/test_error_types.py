@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,6 +25,7 @@ from managedjob import (
     JobManager,
 )
 from managedjob._journal import Journal, JournalError, JournalWarning
+from managedjob._journal._schema import apply_migrations as _apply_migrations
 from managedjob.testing import FakeClock, ScriptedBackend
 
 
@@ -216,3 +219,47 @@ def test_run_options_that_look_like_secrets_are_never_journaled(tmp_path: Path) 
         assert retried.start_index == 1
         assert found.results().get_counts(1) == {expected_key(1): 9}
         assert backend.run_calls == 1
+
+
+# ---------------------------------------------------------------- odd journal files
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and FIFOs")
+def test_a_dangling_symlink_is_refused_not_followed(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    path.symlink_to(tmp_path / "elsewhere.sqlite3")
+    with pytest.raises(JournalError, match="symbolic link to a missing file"):
+        Journal(path)
+    refused = pytest.raises(JournalError, match="symbolic link to a missing file")
+    with JobManager(journal=path) as manager, refused:
+        manager.run([basis_circuit(0)], BasicSimulator())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.sqlite3"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and FIFOs")
+def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    os.mkfifo(path)
+    with pytest.raises(JournalError, match="is not a regular file"):
+        Journal(path)  # used to block forever on the first read
+
+
+def test_a_migrated_journal_is_compacted(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    blob = os.urandom(2_000_000)  # incompressible: the size of the file is the data's
+    with sqlite3.connect(path) as conn:
+        _apply_migrations(conn, 0, 1)
+        conn.execute("INSERT INTO meta VALUES ('application', 'managedjob-journal')")
+        conn.execute(
+            "INSERT INTO job_sets VALUES ('old', 'legacy', '[]', 0, ?, '{}', 1)",
+            (json.dumps({"name": "x"}),),
+        )
+        conn.execute(
+            "INSERT INTO slices VALUES ('old', 0, 0, 0, ?, 'legacy_0_', NULL, NULL, NULL)",
+            (blob,),
+        )
+    conn.close()
+    before = path.stat().st_size
+    Journal(path).close()
+    after = sum(p.stat().st_size for p in tmp_path.glob("old.sqlite3*"))
+    assert after < 1.3 * before, (before, after)

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -102,6 +103,20 @@ class JournalStore:
         try:
             if path.is_dir():
                 raise JournalError(f"the journal path {path} is a directory. {HINT}", path)
+            if path.is_symlink() and not path.exists():
+                # SQLite would create the file it points to, readable by all.
+                raise JournalError(
+                    f"the journal path {path} is a symbolic link to a missing file "
+                    f"({os.readlink(path)}); it was left untouched. {HINT}",
+                    path,
+                )
+            if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+                # A FIFO would block the first read forever; a device is no journal.
+                raise JournalError(
+                    f"the journal path {path} is not a regular file; it was left untouched. "
+                    f"{HINT}",
+                    path,
+                )
             if path.exists():
                 with path.open("rb") as handle:
                     head = handle.read(len(_SQLITE_HEADER))
@@ -201,9 +216,11 @@ class JournalStore:
             # Foreign keys stay off while tables are rebuilt.
             conn.execute("PRAGMA foreign_keys = OFF")
             conn.execute("BEGIN IMMEDIATE")
+            migrated = False
             try:
                 version = self._check(conn)  # another process may have been first
                 if version < SCHEMA_VERSION:
+                    migrated = version > 0
                     apply_migrations(conn, version, SCHEMA_VERSION)
                     if version == 0:
                         conn.executemany(
@@ -222,6 +239,8 @@ class JournalStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            if migrated:
+                _compact(conn, self._path)
         except sqlite3.DatabaseError as err:
             raise JournalError(
                 f"cannot prepare the journal at {self._path}: {err}. {HINT}", self._path
@@ -428,6 +447,19 @@ class JournalStore:
 
 # What decoding a damaged row raises (bad JSON, wrong types, missing keys).
 ROW_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
+
+
+def _compact(conn: sqlite3.Connection, path: Path) -> None:
+    """Give back the space a migration freed (rebuilt tables leave the old pages free).
+
+    A journal another process holds open stays as it is: compacting is only
+    a saving, never needed.
+    """
+    try:
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.OperationalError as err:
+        logger.info("Did not compact the migrated journal %s: %s", path, err)
 
 
 def _ensure_wal(conn: sqlite3.Connection) -> None:
