@@ -263,3 +263,17 @@ def test_a_migrated_journal_is_compacted(tmp_path: Path) -> None:
     Journal(path).close()
     after = sum(p.stat().st_size for p in tmp_path.glob("old.sqlite3*"))
     assert after < 1.3 * before, (before, after)
+
+
+def test_a_failed_refresh_keeps_the_set_the_manager_had(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    with JobManager(journal=path) as manager:
+        job_set = manager.run([basis_circuit(0)], BasicSimulator(), shots=3)
+        job_set.results()
+        with sqlite3.connect(path) as conn:
+            conn.execute("UPDATE slices SET names = 'garbage'")
+        conn.close()
+        with pytest.raises(JournalError, match="is damaged"):
+            manager.retrieve_job_set(job_set.job_set_id(), refresh=True)
+        assert manager.retrieve_job_set(job_set.job_set_id()) is job_set
+        assert job_set.results().get_counts(0) == {expected_key(0): 3}
