@@ -277,3 +277,54 @@ def test_a_failed_refresh_keeps_the_set_the_manager_had(tmp_path: Path) -> None:
             manager.retrieve_job_set(job_set.job_set_id(), refresh=True)
         assert manager.retrieve_job_set(job_set.job_set_id()) is job_set
         assert job_set.results().get_counts(0) == {expected_key(0): 3}
+
+
+# ---------------------------------------------------------------- write failures
+
+
+def _refuse_results(path: Path) -> None:
+    """Make the journal refuse every result from now on, as a full disk would."""
+    with sqlite3.connect(path, timeout=30) as conn:
+        conn.execute(
+            "CREATE TRIGGER full_disk BEFORE UPDATE ON attempts WHEN NEW.result IS NOT NULL "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    conn.close()
+
+
+def _slow_set(manager: JobManager, clock: FakeClock) -> Any:
+    backend = ScriptedBackend(clock=clock, run_time=10.0)
+    job_set = manager.run(
+        [basis_circuit(i) for i in range(4)], backend, max_experiments_per_job=1, shots=3
+    )
+    assert manager.journal is not None and manager.journal.flush(30)
+    return job_set
+
+
+def test_a_result_that_cannot_be_journaled_raises_when_the_journal_is_required(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    clock = FakeClock()
+    with JobManager(journal=path, clock=clock) as manager:
+        job_set = _slow_set(manager, clock)
+        _refuse_results(path)
+        with pytest.raises(JournalError, match=r"could not be journaled: .*disk is full"):
+            job_set.results()
+        # Reported once; no result is lost: they are all in memory.
+        counts = job_set.results().get_counts()
+        assert counts == [{expected_key(i): 3} for i in range(4)]
+
+
+def test_a_result_that_cannot_be_journaled_warns_when_the_journal_is_optional(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    clock = FakeClock()
+    with JobManager(journal=path, clock=clock, journal_required=False) as manager:
+        job_set = _slow_set(manager, clock)
+        _refuse_results(path)
+        with pytest.warns(JournalWarning, match=r"runs on without its journal: .*disk is full"):
+            counts = job_set.results().get_counts()
+            assert manager.journal is not None and manager.journal.flush(30)
+        assert counts == [{expected_key(i): 3} for i in range(4)]

@@ -96,6 +96,11 @@ class Fetcher:
         managed._partial = partial
         with state.lock:
             state.managed_results = managed
+        recorder = state.recorder
+        if recorder is not None:
+            # With journal_required, a result that could not be journaled is
+            # an error (once: the results stay cached for the next call).
+            recorder.raise_write_failure()
         return managed
 
     def fetch(

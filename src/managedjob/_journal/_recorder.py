@@ -116,6 +116,10 @@ class JournalRecorder:
 
         self.write(prepare).add_done_callback(report)
 
+    def flush(self, timeout: float | None) -> bool:
+        """Wait until every queued write is committed or failed; whether that happened in time."""
+        return self._writer.flush(timeout)
+
     def write_now(self, apply: Apply, *, urgent: bool = False) -> None:
         """Write and wait for the commit.
 
@@ -306,6 +310,53 @@ class SetRecorder:
         self.unsaved_options = list(unsaved_options)
         self._run_config = run_config
         self._first_attempts: dict[int, AttemptRecorder] = {}
+        # The first write of this set that failed, until it is reported.
+        self._write_failure: JournalError | None = None
+        self._failure_lock = threading.Lock()
+
+    def write_soon(self, prepare: Prepare, what: str) -> None:
+        """Queue a write nobody waits for; a failure goes by the set's policy.
+
+        Without ``journal_required`` it warns (once, :class:`JournalWarning`);
+        with it, it is kept for :meth:`raise_write_failure`.
+        """
+
+        def report(future: Future[None]) -> None:
+            error = future.exception()
+            if error is not None:
+                self.write_failed(error, what)
+
+        self.journal.write(prepare).add_done_callback(report)
+
+    def write_failed(self, error: BaseException, what: str) -> None:
+        """Deal with a write of ``what`` that failed (see :meth:`write_soon`)."""
+        logger.warning("Could not journal %s: %s", what, error)
+        failure = JournalError(
+            f"{what} of job set {self.job_set_id} could not be journaled: {error}",
+            self.journal.path,
+        )
+        if not self.policy.required:
+            self.policy.failed(failure, f"Job set {self.job_set_id} runs on without its journal")
+            return
+        with self._failure_lock:
+            if self._write_failure is None:
+                self._write_failure = failure
+
+    def raise_write_failure(self, timeout: float | None = 30.0) -> None:
+        """With ``journal_required``: raise, once, a write of the set that failed.
+
+        Waits (at most ``timeout``) for the queued writes first.
+
+        Raises:
+            JournalError: The first write that failed since the last call.
+        """
+        if not self.policy.required:
+            return
+        self.journal.flush(timeout)
+        with self._failure_lock:
+            failure, self._write_failure = self._write_failure, None
+        if failure is not None:
+            raise failure
 
     def add_first_attempt(
         self, index: int, ready: Future[None], *, after: threading.Event | None
@@ -350,7 +401,7 @@ class SetRecorder:
             if tags_json is not None:
                 conn.execute("UPDATE job_sets SET tags = ? WHERE id = ?", (tags_json, job_set_id))
 
-        self.journal.write_soon(lambda: apply, f"the name or tags of job set {job_set_id}")
+        self.write_soon(lambda: apply, "the name or tags")
 
     def store_circuits(
         self, index: int, start: int, end: int, circuits: Sequence[QuantumCircuit]
@@ -479,11 +530,8 @@ class AttemptRecorder:
         written = self.owner.journal.write(lambda: apply, urgent=True)
         failure = written.exception()
         if failure is not None:
-            logger.warning(
-                "Could not journal the job of experiments %d-%d: %s",
-                mjob.start_index,
-                mjob.end_index,
-                failure,
+            self.owner.write_failed(
+                failure, f"the job of experiments {mjob.start_index}-{mjob.end_index}"
             )
 
     def record_final(
@@ -524,7 +572,7 @@ class AttemptRecorder:
 
             return apply
 
-        self.owner.journal.write_soon(
+        self.owner.write_soon(
             prepare, f"the result of experiments {mjob.start_index}-{mjob.end_index}"
         )
         return status
