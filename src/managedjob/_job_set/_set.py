@@ -250,7 +250,10 @@ class ManagedJobSet:
                 set rebuilt from the journal, the ``provider`` given to
                 :meth:`JobManager.retrieve_job_set` if it can run circuits.
                 A backend given here becomes the set's backend. Jobs of a
-                rebuilt set that were not attached are first looked up on it.
+                rebuilt set that were not attached are first looked up on it,
+                and so are slices whose job id was never journaled (by the
+                set's tags, where it lists jobs by tag): a job found there is
+                followed, not submitted again.
             circuits: The set's circuits again, all of them in the order given
                 to ``run()``: the circuits of jobs that neither memory nor
                 the journal has are taken from them; the others keep their
