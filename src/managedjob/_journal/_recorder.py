@@ -102,9 +102,14 @@ class JournalRecorder:
         )
         return {str(row[0]) for row in rows}
 
-    def write(self, prepare: Prepare, *, urgent: bool = False) -> Future[None]:
-        """Queue a write; ``urgent`` only for one nothing queued before depends on."""
-        return self._writer.submit(prepare, urgent=urgent)
+    def write(
+        self, prepare: Prepare, *, urgent: bool = False, first: bool = False
+    ) -> Future[None]:
+        """Queue a write; ``urgent`` and ``first`` only for one nothing queued depends on.
+
+        ``first`` writes go ahead of the urgent ones (job ids).
+        """
+        return self._writer.submit(prepare, urgent=urgent, first=first)
 
     def write_soon(self, prepare: Prepare, what: str) -> None:
         """Queue a write nobody waits for; a failure is logged."""
@@ -525,9 +530,10 @@ class AttemptRecorder:
                 row,
             )
 
-        # Urgent is safe: the attempt's row is committed before its submission
-        # starts (wait_ready), and the write only fills in its submission.
-        written = self.owner.journal.write(lambda: apply, urgent=True)
+        # Ahead of every queued write, circuits included: the attempt's row is
+        # committed before its submission starts (wait_ready), and this write
+        # only fills in its submission.
+        written = self.owner.journal.write(lambda: apply, first=True)
         failure = written.exception()
         if failure is not None:
             self.owner.write_failed(
