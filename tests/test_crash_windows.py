@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from qiskit.providers import JobStatus
 
-from helpers import basis_circuit, expected_key
+from helpers import basis_circuit, expected_key, wait_until
 from managedjob import JobManager, SystemClock
 from managedjob._journal import Journal
 from managedjob.testing import FakeClock, FakeRuntimeService, ScriptedBackend
@@ -239,11 +239,15 @@ def test_concurrent_results_callers_share_one_bounded_fetch_pool(tmp_path: Path)
     peak = 0
     stop = threading.Event()
 
+    def fetchers() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("managedjob-fetch")]
+
+    wait_until(lambda: not fetchers(), "fetch threads of earlier tests to end")
+
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            fetchers = [t for t in threading.enumerate() if t.name.startswith("managedjob-fetch")]
-            peak = max(peak, len(fetchers))
+            peak = max(peak, len(fetchers()))
             stop.wait(0.002)
 
     with JobManager(journal=tmp_path / "journal.sqlite3", max_parallel_fetches=3) as manager:
@@ -258,5 +262,31 @@ def test_concurrent_results_callers_share_one_bounded_fetch_pool(tmp_path: Path)
             )
         stop.set()
         sampler.join(10)
-    assert counts == [[{expected_key(i): 4} for i in range(8)]] * 20
-    assert 1 <= peak <= 3
+        assert counts == [[{expected_key(i): 4} for i in range(8)]] * 20
+        assert 1 <= peak <= 3
+        # The last caller out shuts the pool down: no idle threads stay with the set.
+        wait_until(lambda: not fetchers(), "the fetch threads to end")
+
+
+def test_job_id_writes_go_ahead_of_queued_circuits(tmp_path: Path) -> None:
+    """A thread waiting for its job id to be committed does not wait for the circuits
+    of every slice queued before it."""
+    recorder = Journal(tmp_path / "journal.sqlite3").recording()
+    order: list[str] = []
+    release = threading.Event()
+
+    def write(label: str, gate: threading.Event | None = None) -> Callable[[], Any]:
+        def prepare() -> Callable[[sqlite3.Connection], None]:
+            if gate is not None:
+                assert gate.wait(30)
+            return lambda conn: order.append(label)
+
+        return prepare
+
+    busy = recorder.write(write("busy", release), urgent=True)  # the writer is on it
+    circuits = [recorder.write(write(f"circuits {n}"), urgent=True) for n in range(3)]
+    job_id = recorder.write(write("job id"), first=True)
+    release.set()
+    for future in [busy, *circuits, job_id]:
+        future.result(timeout=30)
+    assert order.index("job id") < order.index("circuits 0")

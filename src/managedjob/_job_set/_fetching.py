@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -41,26 +40,36 @@ class Fetcher:
         self._state = state
         self._submitter = submitter
         self._make_results = make_results
-        # One pool for every caller of results(), made on first use: concurrent
-        # callers share its max_parallel_fetches threads instead of each
-        # making a pool of its own.
+        # One pool for every caller of results() at a time: concurrent callers
+        # share its max_parallel_fetches threads instead of each making a pool
+        # of its own; the last caller out shuts it down, so that no idle
+        # threads stay with the set.
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
+        self._pool_users = 0
+
+    def _release_pool(self) -> None:
+        with self._pool_lock:
+            self._pool_users -= 1
+            pool = None
+            if self._pool_users == 0:
+                pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)  # fetches still running end at their deadline
 
     def _shared_pool(self) -> ThreadPoolExecutor:
         with self._pool_lock:
+            self._pool_users += 1
             if self._pool is None:
                 pool = ThreadPoolExecutor(
                     max_workers=self._state.max_parallel_fetches,
                     thread_name_prefix="managedjob-fetch",
                 )
-                # A set dropped without close() still lets the pool's threads go.
-                weakref.finalize(self, pool.shutdown, wait=False)
                 self._pool = pool
             return self._pool
 
     def close(self) -> None:
-        """Shut the fetch pool down; fetches under way finish, a later one makes a new pool."""
+        """Shut the fetch pool down now; fetches under way finish, a later one makes a new pool."""
         with self._pool_lock:
             pool, self._pool = self._pool, None
         if pool is not None:
@@ -159,3 +168,4 @@ class Fetcher:
         finally:
             for future in futures:  # what has not started yet is not needed any more
                 future.cancel()
+            self._release_pool()
