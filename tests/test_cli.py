@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -164,6 +165,23 @@ def test_failed_experiments_exit_1(tmp_path: Path) -> None:
             "unknown fake backend 'nowhere'; known:",
         ),
         (["run", "*.nothing"], "no file matches"),
+        (
+            ["run", str(EXAMPLES / "ghz.qasm"), "--journal", ""],
+            "--journal takes the path of a file, not ''",
+        ),
+        (
+            ["run", str(EXAMPLES / "ghz.qasm"), "--out", "no/such/dir/counts.json"],
+            "--out no/such/dir/counts.json cannot be written: there is no directory no/such/dir",
+        ),
+        (["run", str(EXAMPLES / "ghz.qasm"), "--out", "."], "--out . is a directory"),
+        (
+            ["run", str(EXAMPLES / "ghz.qasm"), "--backend", "scripted:nan"],
+            "scripted:<seconds> takes a finite number of seconds, not 'nan'",
+        ),
+        (
+            ["run", str(EXAMPLES / "ghz.qasm"), "--backend", "scripted:-1"],
+            "scripted:<seconds> takes no negative time, not '-1'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
@@ -172,6 +190,20 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, args: list[str], messa
     assert message in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_values_are_checked_before_the_run(tmp_path: Path) -> None:
+    """A bad --out is found before anything is submitted: the journal has no set."""
+    proc = managedjob("run", str(EXAMPLES / "ghz.qasm"), "--out", "gone/c.json", cwd=tmp_path)
+    assert_one_line_error(proc)
+    assert "submitting" not in proc.stderr
+    assert not (tmp_path / "journal.sqlite3").exists()
+
+
+def test_a_blank_job_set_id_matches_nothing(journaled: Journaled) -> None:
+    proc = managedjob("status", "", cwd=journaled.root, journal=journaled.journal)
+    assert_one_line_error(proc)
+    assert "a job set id is needed, not ''" in proc.stderr
 
 
 def test_bad_file_names_file_and_line(tmp_path: Path) -> None:
@@ -575,3 +607,45 @@ def test_a_plugin_that_cannot_be_loaded_is_named(tmp_path: Path) -> None:
     assert "the backend plug-in 'gone' (acme_missing:make_backend) cannot be loaded" in (
         proc.stderr
     )
+
+
+def test_retry_takes_the_circuit_files_the_journal_lacks(tmp_path: Path) -> None:
+    circuits = tmp_path / "circuits"
+    circuits.mkdir()
+    for index in range(6):
+        (circuits / f"x{index}.qasm").write_text(
+            'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\n'
+            + ("x q[0];\n" if index % 2 else "")
+            + "measure q -> c;\n"
+        )
+    run = managedjob(
+        "run", str(circuits), "--backend", "basic", "--shots", "10",
+        "--max-experiments-per-job", "2", "--out", "first.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    job_set_id = _submitted_id(run)
+    # What a process killed while submitting leaves: slices 1 and 2 not run,
+    # and the circuits of slice 2 not written.
+    with sqlite3.connect(tmp_path / "journal.sqlite3") as conn:
+        conn.execute("UPDATE slices SET circuits = NULL, names = '[]' WHERE idx = 2")
+        conn.execute(
+            "UPDATE attempts SET job_id = NULL, submitted_at = NULL, status = NULL, "
+            "result = NULL, finished_at = NULL WHERE idx > 0"
+        )
+    conn.close()
+
+    partial = managedjob("retry", job_set_id, "--out", "partial.json", cwd=tmp_path)
+    assert partial.returncode == 1, partial.stderr
+    assert "Traceback" not in partial.stderr
+    assert "Experiments 4-5 of job set" in partial.stderr
+    assert f"managedjob retry {job_set_id} FILE..." in partial.stderr
+    assert "jobs         3 (2 done" in partial.stdout  # slice 1 ran again
+
+    whole = managedjob("retry", job_set_id, str(circuits), "--out", "all.json", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    assert "jobs         3 (3 done" in whole.stdout
+    written = json.loads((tmp_path / "all.json").read_text())["experiments"]
+    first = json.loads((tmp_path / "first.json").read_text())["experiments"]
+    assert [(e["index"], e["counts"]) for e in written] == [
+        (e["index"], e["counts"]) for e in first
+    ]

@@ -18,7 +18,12 @@ from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
 
 from helpers import LookupBackend, basis_circuit, expected_key, wait_until
-from managedjob import IBMQManagedResultDataNotAvailable, JobManager
+from managedjob import (
+    IBMQJobManagerInvalidStateError,
+    IBMQManagedResultDataNotAvailable,
+    InvalidInputError,
+    JobManager,
+)
 from managedjob._journal import (
     SCHEMA_VERSION,
     Journal,
@@ -262,15 +267,62 @@ def test_set_stopped_before_its_circuits_were_written(tmp_path: Path) -> None:
     names = Journal(journal_file).experiment_names(record.job_set_id)
     assert names == ["basis_0", "basis_1", None, None, None, None]
     with JobManager(journal=journal_file, clock=clock) as later:
-        found = later.retrieve_job_set(job_set.job_set_id())
+        # A backend that does not have the jobs: asked by tag, it says they never ran.
+        found = later.retrieve_job_set(job_set.job_set_id(), provider=ScriptedBackend(clock=clock))
         assert found.statuses() == [JobStatus.DONE, None, None]
         message = found.managed_jobs()[1].error_message()
         assert message is not None
         assert "Experiments 2-3 were never submitted" in message
         assert "Their circuits are not in the journal either" in message
         assert found.results().get_counts(1) == {expected_key(1): 1024}
-        with pytest.raises(JournalError, match=r"circuits of job 1 .* are not in the journal"):
-            found.retry_failed(backend=ScriptedBackend(clock=clock))
+        other = ScriptedBackend(clock=clock)
+        with pytest.raises(
+            IBMQJobManagerInvalidStateError,
+            match=r"Experiments 2-3, 4-5 of job set .* were not resubmitted: .*circuits of job 1 "
+            r".* are not in the journal.*retry_failed\(circuits=\.\.\.\)",
+        ):
+            found.retry_failed(backend=other)
+        assert other.run_calls == 0  # no other slice could be retried
+        with pytest.raises(InvalidInputError, match=r"circuits\[3\] must be a QuantumCircuit"):
+            found.retry_failed(circuits=[*work[:3], "basis_3", *work[4:]])
+        with pytest.raises(InvalidInputError, match="the set's 6 circuits, as given to run"):
+            found.retry_failed(circuits=work[:4])
+        retried = found.retry_failed(circuits=work)
+        assert [(m.start_index, m.end_index) for m in retried] == [(2, 3), (4, 5)]
+        assert found.results().get_counts() == [{expected_key(i): 1024} for i in range(6)]
+        assert other.run_calls == 2
+
+
+def test_retry_failed_resubmits_every_slice_it_can(tmp_path: Path) -> None:
+    """Slices whose circuits are journaled are resubmitted even when others' are not."""
+    journal_file = tmp_path / "journal.sqlite3"
+    clock = FakeClock()
+    with JobManager(journal=journal_file, clock=clock) as manager:
+        work = [basis_circuit(i) for i in range(8)]
+        job_set = manager.run(work, ScriptedBackend(clock=clock), max_experiments_per_job=2)
+        job_set.results()
+    with sqlite3.connect(journal_file) as conn:  # slices 1-3 never ran; 2 lacks its circuits
+        conn.execute("UPDATE slices SET circuits = NULL, names = '[]' WHERE idx = 2")
+        conn.execute(
+            "UPDATE attempts SET job_id = NULL, submitted_at = NULL, status = NULL, "
+            "result = NULL, finished_at = NULL WHERE idx > 0"
+        )
+    conn.close()
+    backend = ScriptedBackend(clock=clock)
+    with JobManager(journal=journal_file, clock=clock) as later:
+        found = later.retrieve_job_set(job_set.job_set_id(), provider=backend)
+        with pytest.raises(IBMQJobManagerInvalidStateError, match=r"Experiments 4-5 of job set"):
+            found.retry_failed()
+        wait_until(lambda: backend.run_calls == 2, "slices 1 and 3 to be resubmitted")
+        assert found.statuses()[2] is None
+        assert found.managed_jobs()[2].error_message() is not None
+        retried = found.retry_failed(circuits=work)
+        assert [(m.start_index, m.end_index) for m in retried] == [(4, 5)]
+        assert found.results().get_counts() == [{expected_key(i): 1024} for i in range(8)]
+        assert backend.run_calls == 3
+        # The circuits passed again are journaled now, for a later retry.
+        assert later.journal is not None and later.journal.flush(30)
+        assert Journal(journal_file).circuits(job_set.job_set_id()) == work
 
 
 # ---------------------------------------------------------------- broken files

@@ -546,12 +546,11 @@ class JobManager:
         if not isinstance(job_set_id, str) or not job_set_id:
             raise InvalidInputError(f"job_set_id must be a non-empty str, not {job_set_id!r}")
         with self._lock:
-            for index, known in enumerate(self._job_sets):
-                if known.job_set_id() == job_set_id:
-                    if not refresh:
-                        return known
-                    del self._job_sets[index]
-                    break
+            for known in self._job_sets:
+                if known.job_set_id() == job_set_id and not refresh:
+                    return known
+        # A refresh replaces the known set only once the new one is built: a
+        # rebuild that fails leaves the manager with the set it had.
         job_set = self._new_job_set(short_id=job_set_id)
         journal = self.journal
         journaled = False
@@ -573,6 +572,7 @@ class JobManager:
         else:
             job_set.retrieve_jobs(provider=provider, refresh=refresh)
         with self._lock:
+            self._job_sets[:] = [s for s in self._job_sets if s.job_set_id() != job_set_id]
             self._job_sets.append(job_set)
         return job_set
 

@@ -7,9 +7,16 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from qiskit.circuit import QuantumCircuit
+from qiskit.exceptions import QiskitError
 from qiskit.result import Result
 
-from managedjob.exceptions import InvalidInputError, JobNotFoundError, ResultDataNotAvailableError
+from managedjob.exceptions import (
+    InvalidInputError,
+    JobManagerError,
+    JobNotFoundError,
+    ResultDataNotAvailableError,
+    error_text,
+)
 
 if TYPE_CHECKING:
     from managedjob._job_set import ManagedJobSet
@@ -176,6 +183,26 @@ class ManagedResults:
             f"the job set has {count} experiments: say which one (an index, name or circuit)"
         )
 
+    def _read(
+        self, experiment: Experiment, what: str, getter: Callable[[Result, int], Any]
+    ) -> Any:
+        """Read ``what`` of an experiment from its job's result.
+
+        Raises:
+            IBMQManagedResultDataNotAvailable: If the result has no such data
+                (Qiskit's own error, such as "No counts for experiment", is
+                its cause).
+        """
+        result, index = self._get_result(experiment)
+        try:
+            return getter(result, index)
+        except JobManagerError:
+            raise
+        except QiskitError as err:
+            raise ResultDataNotAvailableError(
+                f"Experiment {experiment!r} has no {what}: {error_text(err)}"
+            ) from err
+
     def data(self, experiment: Experiment | None = None) -> dict[str, Any]:
         """Return the raw data of an experiment, as ``Result.data`` does.
 
@@ -206,8 +233,7 @@ class ManagedResults:
         """
 
         def read(exp: Experiment) -> Any:
-            result, index = self._get_result(exp)
-            return result.get_memory(index)
+            return self._read(exp, "memory", lambda result, index: result.get_memory(index))
 
         return self._one_or_all(experiment, read)
 
@@ -225,8 +251,7 @@ class ManagedResults:
         """
 
         def read(exp: Experiment) -> Any:
-            result, index = self._get_result(exp)
-            return result.get_counts(index)
+            return self._read(exp, "counts", lambda result, index: result.get_counts(index))
 
         if experiment is not None:
             return read(experiment)
@@ -248,8 +273,11 @@ class ManagedResults:
         """
 
         def read(exp: Experiment) -> Any:
-            result, index = self._get_result(exp)
-            return result.get_statevector(experiment=index, decimals=decimals)
+            return self._read(
+                exp,
+                "statevector",
+                lambda result, index: result.get_statevector(experiment=index, decimals=decimals),
+            )
 
         return self._one_or_all(experiment, read)
 
@@ -268,8 +296,11 @@ class ManagedResults:
         """
 
         def read(exp: Experiment) -> Any:
-            result, index = self._get_result(exp)
-            return result.get_unitary(experiment=index, decimals=decimals)
+            return self._read(
+                exp,
+                "unitary",
+                lambda result, index: result.get_unitary(experiment=index, decimals=decimals),
+            )
 
         return self._one_or_all(experiment, read)
 

@@ -24,6 +24,7 @@ from managedjob._job_set._plan import RunPlan
 from managedjob._job_set._policy import ResubmitPolicy
 from managedjob._job_set._pub_run import plan_pub_run, pub_target
 from managedjob._job_set._pub_workload import PUBS, PubWorkload
+from managedjob._job_set._resubmission import PartialRetryError
 from managedjob._job_set._set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
@@ -42,6 +43,7 @@ __all__ = [
     "CircuitWorkload",
     "ManagedJobSet",
     "PubWorkload",
+    "PartialRetryError",
     "ResubmitPolicy",
     "RunPlan",
     "SubmitSemaphore",

@@ -10,6 +10,7 @@ grows while they keep their speed and shrinks when they slow down or fail.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_futures
@@ -51,6 +52,43 @@ class Fetcher:
         self._state = state
         self._submitter = submitter
         self._make_results = make_results
+        # One pool for every caller of results() at a time: concurrent callers
+        # share its max_parallel_fetches threads instead of each making a pool
+        # of its own; the last caller out shuts it down, so that no idle
+        # threads stay with the set.
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self._pool_users = 0
+
+    def _release_pool(self) -> None:
+        with self._pool_lock:
+            self._pool_users -= 1
+            pool = None
+            if self._pool_users == 0:
+                pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)  # fetches still running end at their deadline
+
+    def _shared_pool(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            self._pool_users += 1
+            if self._pool is None:
+                # Adaptive fetches wait for their job without a place and
+                # hold one only to download: as many threads as places at most.
+                limit = self._state.fetch_limit
+                workers = limit.maximum if limit is not None else self._state.max_parallel_fetches
+                pool = ThreadPoolExecutor(
+                    max_workers=max(1, workers or 1), thread_name_prefix="managedjob-fetch"
+                )
+                self._pool = pool
+            return self._pool
+
+    def close(self) -> None:
+        """Shut the fetch pool down now; fetches under way finish, a later one makes a new pool."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def results(self, timeout: float | None, partial: bool, refresh: bool) -> ManagedResults:
         """Wait for every job and return their results as one.
@@ -77,6 +115,11 @@ class Fetcher:
         managed._partial = partial
         with state.lock:
             state.managed_results = managed
+        recorder = state.recorder
+        if recorder is not None:
+            # With journal_required, a result that could not be journaled is
+            # an error (once: the results stay cached for the next call).
+            recorder.raise_write_failure()
         return managed
 
     def job_results(
@@ -114,7 +157,8 @@ class Fetcher:
         """Fetch the jobs' results at once, all within ``deadline``.
 
         Each job gets what is left of the deadline when its fetch starts; at
-        most ``max_parallel_fetches`` run at once.
+        most ``max_parallel_fetches`` run at once, in the set's one fetch
+        pool, whoever asks.
         """
         limit = self._state.fetch_limit
 
@@ -134,12 +178,10 @@ class Fetcher:
                 )
                 return None
 
-        fixed = self._state.max_parallel_fetches
-        most = limit.maximum if limit is not None else (fixed or 1)
-        workers = max(1, min(most, len(jobs)))
-        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="managedjob-fetch")
+        pool = self._shared_pool()
+        futures: list[Future[Result | None]] = []
         try:
-            futures: list[Future[Result | None]] = [pool.submit(fetch, mjob) for mjob in jobs]
+            futures = [pool.submit(fetch, mjob) for mjob in jobs]
             # Every fetch gives up at the deadline by itself; waiting for all of
             # them (not just the first to time out) keeps a job that finished
             # in time from being reported late because its thread started late.
@@ -162,7 +204,9 @@ class Fetcher:
                 ) from cause
             return [future.result() for future in futures]
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            for future in futures:  # what has not started yet is not needed any more
+                future.cancel()
+            self._release_pool()
 
 
 def _download(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from qiskit.circuit import QuantumCircuit
@@ -20,16 +19,15 @@ from managedjob._job_set._plan import RunPlan
 from managedjob._job_set._primitive import PrimitiveResults
 from managedjob._job_set._resubmission import Resubmitter
 from managedjob._job_set._retrieval import Retriever
-from managedjob._job_set._state import SetState
+from managedjob._job_set._state import SetState, SetStateView
 from managedjob._job_set._submission import Submitter
 from managedjob._job_set._waiting import Waiter
-from managedjob._journal import AttemptRecorder, Journal, SetRecorder, SliceObserver
+from managedjob._journal import AttemptRecorder, Journal, SliceObserver
 from managedjob._managed_job import ManagedJob
 from managedjob._results import Experiment, ExperimentIndex, ManagedResults
 from managedjob._retry import RetryPolicy
 from managedjob._wait import DEFAULT_POLL, SYSTEM_CLOCK, Clock, PollPolicy
 from managedjob.exceptions import InvalidInputError
-from managedjob.targets import Target
 
 if TYPE_CHECKING:
     from managedjob._qobj import QasmQobj
@@ -43,7 +41,7 @@ DEFAULT_MAX_PARALLEL_SUBMITS: int | None = None
 DEFAULT_MAX_PARALLEL_FETCHES: int | None = None
 
 
-class ManagedJobSet:
+class ManagedJobSet(SetStateView):
     """The jobs of one run, handled as one.
 
     :meth:`JobManager.run` returns one. Its methods give a combined view of
@@ -166,40 +164,9 @@ class ManagedJobSet:
         self._submitter.start(plan, executor)
 
     def _close(self) -> None:
-        """Let go of what the set owns: the thread pool made for resubmissions."""
+        """Let go of what the set owns: the thread pools for resubmissions and fetches."""
         self._resubmitter.close()
-
-    @property
-    def _created_at(self) -> datetime:
-        return self._state.created_at
-
-    @property
-    def _journal_required(self) -> bool:
-        return self._state.journal_required
-
-    @property
-    def _workload_kind(self) -> str:
-        return self._state.workload.kind
-
-    @property
-    def _max_resubmits(self) -> int:
-        return self._state.resubmit.max_resubmits
-
-    @property
-    def _executor(self) -> Executor | None:
-        return self._state.executor
-
-    @_executor.setter
-    def _executor(self, executor: Executor | None) -> None:
-        self._state.executor = executor
-
-    @property
-    def _recorder(self) -> SetRecorder | None:
-        return self._state.recorder
-
-    @property
-    def _target(self) -> Target | None:
-        return self._state.target
+        self._fetcher.close()
 
     # ------------------------------------------------------------------ submit
 
@@ -242,7 +209,13 @@ class ManagedJobSet:
 
     # ------------------------------------------------------------------ retry
 
-    def retry_failed(self, backend: Any = None, **run_config: Any) -> list[ManagedJob]:
+    def retry_failed(
+        self,
+        backend: Any = None,
+        *,
+        circuits: Sequence[QuantumCircuit] | None = None,
+        **run_config: Any,
+    ) -> list[ManagedJob]:
         """Resubmit every job that failed, keeping each experiment's index.
 
         A job is retried if its submission failed, it ended in ``ERROR``, it
@@ -258,7 +231,14 @@ class ManagedJobSet:
                 set rebuilt from the journal, the ``provider`` given to
                 :meth:`JobManager.retrieve_job_set` if it can run circuits.
                 A backend given here becomes the set's backend. Jobs of a
-                rebuilt set that were not attached are first looked up on it.
+                rebuilt set that were not attached are first looked up on it,
+                and so are slices whose job id was never journaled (by the
+                set's tags, where it lists jobs by tag): a job found there is
+                followed, not submitted again.
+            circuits: The set's circuits again, all of them in the order given
+                to ``run()``: the circuits of jobs that neither memory nor
+                the journal has are taken from them; the others keep their
+                own.
             **run_config: Run options to use instead of the journaled ones;
                 needed for options that could not be journaled (such as a
                 noise model).
@@ -268,12 +248,16 @@ class ManagedJobSet:
 
         Raises:
             IBMQJobManagerInvalidStateError: If there is no backend to run
-                on, or a job's circuits or run options are not known.
+                on, or the run options are not known; or, after every job
+                that can be is resubmitted, naming by experiment range the
+                jobs whose circuits are not known (pass ``circuits``).
+            InvalidInputError: If ``circuits`` is not a list of the set's
+                circuits (nothing is submitted then).
             InvalidInputError: If the backend cannot run circuits or rejects
                 a run option (nothing is submitted then).
             JournalError: If the journal cannot be read.
         """
-        return self._resubmitter.retry_failed(backend, run_config)
+        return self._resubmitter.retry_failed(backend, run_config, circuits)
 
     # ------------------------------------------------------------------ retrieve
 

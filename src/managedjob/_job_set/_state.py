@@ -192,3 +192,46 @@ class SetState:
             raise JobManagerInvalidStateError(
                 f"Job set {self.id!r} has no jobs: run() it or retrieve its jobs first."
             )
+
+
+class SetStateView:
+    """What the rest of the package reads of a job set's state, by name.
+
+    The journal's restoration and recorders, and the manager, read these of a
+    :class:`~managedjob.ManagedJobSet`; they live here so the set's front class
+    holds only its public methods.
+    """
+
+    _state: SetState
+
+    @property
+    def _created_at(self) -> datetime:
+        return self._state.created_at
+
+    @property
+    def _journal_required(self) -> bool:
+        return self._state.journal_required
+
+    @property
+    def _workload_kind(self) -> str:
+        return self._state.workload.kind
+
+    @property
+    def _max_resubmits(self) -> int:
+        return self._state.resubmit.max_resubmits
+
+    @property
+    def _executor(self) -> Executor | None:
+        return self._state.executor
+
+    @_executor.setter
+    def _executor(self, executor: Executor | None) -> None:
+        self._state.executor = executor
+
+    @property
+    def _recorder(self) -> SetRecorder | None:
+        return self._state.recorder
+
+    @property
+    def _target(self) -> Target | None:
+        return self._state.target

@@ -24,7 +24,6 @@ from managedjob._journal._records import (
     JobSetRecord,
     StoredSet,
     moment,
-    record_from_row,
     timestamp,
 )
 from managedjob._journal._store import JournalStore, default_journal_path
@@ -137,7 +136,7 @@ class Journal:
         )
         with self._store.reading() as conn:
             rows = conn.execute(query, (name, start, stop)).fetchall()
-        records = [record_from_row(row) for row in rows]
+        records = self._store.records(rows)
         if tags:
             wanted = set(tags)
             records = [record for record in records if wanted.issubset(record.tags)]
@@ -151,7 +150,7 @@ class Journal:
         """
         with self._store.reading() as conn:
             row = conn.execute(RECORD_QUERY + " WHERE s.id = ?", (job_set_id,)).fetchone()
-        return None if row is None else record_from_row(row)
+        return None if row is None else self._store.records([row])[0]
 
     def attempts(self, job_set_id: str) -> list[AttemptRecord]:
         """Return every submission of every job of a set, by job, then attempt.

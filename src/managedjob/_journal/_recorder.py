@@ -25,6 +25,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
+from managedjob._checks import secret_options
 from managedjob._journal._codec import (
     CIRCUITS,
     WorkloadCodec,
@@ -90,9 +91,25 @@ class JournalRecorder:
         """
         return self._store.load_circuits(job_set_id, index)
 
-    def write(self, prepare: Prepare, *, urgent: bool = False) -> Future[None]:
-        """Queue a write; ``urgent`` only for one nothing queued before depends on."""
-        return self._writer.submit(prepare, urgent=urgent)
+    def job_ids(self, job_set_id: str) -> set[str]:
+        """Return every job id journaled for a set, earlier attempts included.
+
+        Raises:
+            JournalError: If the journal cannot be read.
+        """
+        rows = self._store.rows_of_set(
+            "SELECT job_id FROM attempts WHERE set_id = ? AND job_id IS NOT NULL", job_set_id
+        )
+        return {str(row[0]) for row in rows}
+
+    def write(
+        self, prepare: Prepare, *, urgent: bool = False, first: bool = False
+    ) -> Future[None]:
+        """Queue a write; ``urgent`` and ``first`` only for one nothing queued depends on.
+
+        ``first`` writes go ahead of the urgent ones (job ids).
+        """
+        return self._writer.submit(prepare, urgent=urgent, first=first)
 
     def write_soon(self, prepare: Prepare, what: str) -> None:
         """Queue a write nobody waits for; a failure is logged."""
@@ -103,6 +120,10 @@ class JournalRecorder:
                 logger.warning("Could not journal %s: %s", what, error)
 
         self.write(prepare).add_done_callback(report)
+
+    def flush(self, timeout: float | None) -> bool:
+        """Wait until every queued write is committed or failed; whether that happened in time."""
+        return self._writer.flush(timeout)
 
     def write_now(self, apply: Apply, *, urgent: bool = False) -> None:
         """Write and wait for the commit.
@@ -143,7 +164,16 @@ class JournalRecorder:
             JournalError: If the set cannot be written.
         """
         codec = workload_codec(workload)
-        config_json, unsaved = encode_run_config(run_config)
+        secrets = secret_options(run_config)
+        if secrets:
+            journal_warning(
+                f"Run option(s) {', '.join(map(repr, secrets))} of job set {job_set_id} look "
+                "like credentials and are not journaled; a retry from another process will "
+                "need them passed to retry_failed() again."
+            )
+        config_json, unsaved = encode_run_config(
+            {key: value for key, value in run_config.items() if key not in secrets}
+        )
         if unsaved:
             journal_warning(
                 f"Run option(s) {', '.join(map(repr, unsaved))} of job set {job_set_id} cannot "
@@ -158,7 +188,7 @@ class JournalRecorder:
             created_at.timestamp(),
             description,
             config_json,
-            json.dumps(unsaved),
+            json.dumps([*unsaved, *secrets]),
             sum(len(circuits) for _, _, circuits, _ in slices),
             max_resubmits,
             codec.kind,
@@ -190,7 +220,7 @@ class JournalRecorder:
             )
 
         self.write_now(insert_set, urgent=True)
-        recorder = SetRecorder(self, job_set_id, policy, unsaved, config_json, codec)
+        recorder = SetRecorder(self, job_set_id, policy, [*unsaved, *secrets], config_json, codec)
         previous: threading.Event | None = None
         for index, (start, end, circuits, _) in enumerate(slices):
             ready = self.write(
@@ -285,6 +315,53 @@ class SetRecorder:
         self.unsaved_options = list(unsaved_options)
         self._run_config = run_config
         self._first_attempts: dict[int, AttemptRecorder] = {}
+        # The first write of this set that failed, until it is reported.
+        self._write_failure: JournalError | None = None
+        self._failure_lock = threading.Lock()
+
+    def write_soon(self, prepare: Prepare, what: str) -> None:
+        """Queue a write nobody waits for; a failure goes by the set's policy.
+
+        Without ``journal_required`` it warns (once, :class:`JournalWarning`);
+        with it, it is kept for :meth:`raise_write_failure`.
+        """
+
+        def report(future: Future[None]) -> None:
+            error = future.exception()
+            if error is not None:
+                self.write_failed(error, what)
+
+        self.journal.write(prepare).add_done_callback(report)
+
+    def write_failed(self, error: BaseException, what: str) -> None:
+        """Deal with a write of ``what`` that failed (see :meth:`write_soon`)."""
+        logger.warning("Could not journal %s: %s", what, error)
+        failure = JournalError(
+            f"{what} of job set {self.job_set_id} could not be journaled: {error}",
+            self.journal.path,
+        )
+        if not self.policy.required:
+            self.policy.failed(failure, f"Job set {self.job_set_id} runs on without its journal")
+            return
+        with self._failure_lock:
+            if self._write_failure is None:
+                self._write_failure = failure
+
+    def raise_write_failure(self, timeout: float | None = 30.0) -> None:
+        """With ``journal_required``: raise, once, a write of the set that failed.
+
+        Waits (at most ``timeout``) for the queued writes first.
+
+        Raises:
+            JournalError: The first write that failed since the last call.
+        """
+        if not self.policy.required:
+            return
+        self.journal.flush(timeout)
+        with self._failure_lock:
+            failure, self._write_failure = self._write_failure, None
+        if failure is not None:
+            raise failure
 
     def add_first_attempt(
         self, index: int, ready: Future[None], *, after: threading.Event | None
@@ -329,13 +406,29 @@ class SetRecorder:
             if tags_json is not None:
                 conn.execute("UPDATE job_sets SET tags = ? WHERE id = ?", (tags_json, job_set_id))
 
-        self.journal.write_soon(lambda: apply, f"the name or tags of job set {job_set_id}")
+        self.write_soon(lambda: apply, "the name or tags")
+
+    def store_circuits(
+        self, index: int, start: int, end: int, circuits: Sequence[QuantumCircuit]
+    ) -> None:
+        """Journal the circuits of a slice that the journal lacked (passed again by the user)."""
+        self.journal.write(
+            _slice_writer(
+                self.journal.path, self.codec, self.job_set_id, index, start, end, list(circuits)
+            ),
+            urgent=True,  # fills in its slice's row; nothing queued depends on it
+        )
 
     def load_submission(
-        self, index: int
+        self, index: int, circuits: list[QuantumCircuit] | None = None
     ) -> tuple[list[QuantumCircuit], dict[str, Any], dict[str, Any]]:
-        """Return a slice's circuits, run options and Qobj options, from the journal."""
-        circuits = self.journal.load_circuits(self.job_set_id, index)
+        """Return a slice's circuits, run options and Qobj options, from the journal.
+
+        ``circuits``, when given, are used instead of the journaled ones
+        (which are then not read).
+        """
+        if circuits is None:
+            circuits = self.journal.load_circuits(self.job_set_id, index)
         run_config = self.codec.decode_run_config(self._run_config, circuits)
         qobj_options = {key: run_config.pop(key) for key in QOBJ_ONLY_OPTIONS & run_config.keys()}
         return circuits, run_config, qobj_options
@@ -406,7 +499,14 @@ class AttemptRecorder:
         )
 
     def record_submission(self, mjob: ManagedJob) -> None:
-        """Journal the job id, or the submission's error, or that it was cancelled."""
+        """Journal the job id, or the submission's error, or that it was cancelled.
+
+        The write is urgent (nothing queued goes ahead of it) and waited for,
+        in the thread that submitted: an id the target gave is in the journal
+        before that thread submits anything else, so that a crash leaves at
+        most one accepted but unrecorded job per submitting thread, which a
+        rebuilt set looks up by its tags (see ``retrieve_job_set``).
+        """
         self.passed.set()  # also when the submission never ran (cancelled)
         job = mjob.job
         job_id = None
@@ -430,9 +530,15 @@ class AttemptRecorder:
                 row,
             )
 
-        self.owner.journal.write_soon(
-            lambda: apply, f"the job of experiments {mjob.start_index}-{mjob.end_index}"
-        )
+        # Ahead of every queued write, circuits included: the attempt's row is
+        # committed before its submission starts (wait_ready), and this write
+        # only fills in its submission.
+        written = self.owner.journal.write(lambda: apply, first=True)
+        failure = written.exception()
+        if failure is not None:
+            self.owner.write_failed(
+                failure, f"the job of experiments {mjob.start_index}-{mjob.end_index}"
+            )
 
     def record_final(
         self, mjob: ManagedJob, result: Result | None, error: BaseException | None
@@ -472,7 +578,7 @@ class AttemptRecorder:
 
             return apply
 
-        self.owner.journal.write_soon(
+        self.owner.write_soon(
             prepare, f"the result of experiments {mjob.start_index}-{mjob.end_index}"
         )
         return status
@@ -487,6 +593,12 @@ class SliceObserver:
         recorder: Where its records go; ``None`` when the set has no journal.
         detached_job_id: For a set rebuilt without a provider: the id of the
             job that was not re-attached.
+
+    Attributes:
+        unrecorded: For a set rebuilt from the journal: the slice's latest
+            submission has no journaled job id, and its target was not (or
+            could not be) asked whether it has the job; ``retry_failed()``
+            asks before it resubmits.
     """
 
     def __init__(
@@ -500,6 +612,7 @@ class SliceObserver:
         self.index = index
         self.recorder = recorder
         self.detached_job_id = detached_job_id
+        self.unrecorded = False
 
     def before_submit(self, mjob: ManagedJob) -> None:
         """Wait until the slice is journaled (see :meth:`AttemptRecorder.wait_ready`)."""

@@ -14,8 +14,9 @@ import json
 import logging
 import os
 import sqlite3
+import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from qiskit.result import Result
 from managedjob._journal._codec import CIRCUITS, workload_codec
 from managedjob._journal._records import (
     RECORD_QUERY,
+    JobSetRecord,
     StoredAttempt,
     StoredSet,
     StoredSlice,
@@ -101,6 +103,20 @@ class JournalStore:
         try:
             if path.is_dir():
                 raise JournalError(f"the journal path {path} is a directory. {HINT}", path)
+            if path.is_symlink() and not path.exists():
+                # SQLite would create the file it points to, readable by all.
+                raise JournalError(
+                    f"the journal path {path} is a symbolic link to a missing file "
+                    f"({os.readlink(path)}); it was left untouched. {HINT}",
+                    path,
+                )
+            if path.exists() and not stat.S_ISREG(path.stat().st_mode):
+                # A FIFO would block the first read forever; a device is no journal.
+                raise JournalError(
+                    f"the journal path {path} is not a regular file; it was left untouched. "
+                    f"{HINT}",
+                    path,
+                )
             if path.exists():
                 with path.open("rb") as handle:
                     head = handle.read(len(_SQLITE_HEADER))
@@ -171,8 +187,9 @@ class JournalStore:
         if "meta" in tables:
             try:
                 row = conn.execute("SELECT value FROM meta WHERE key = 'application'").fetchone()
-            except sqlite3.DatabaseError:
-                row = None
+            except sqlite3.DatabaseError as err:
+                # Damaged pages: whatever the file is, it cannot be read.
+                raise self._unreadable(err) from err
             marker = row[0] if row else None
         if marker != APPLICATION:
             raise JournalError(
@@ -199,9 +216,11 @@ class JournalStore:
             # Foreign keys stay off while tables are rebuilt.
             conn.execute("PRAGMA foreign_keys = OFF")
             conn.execute("BEGIN IMMEDIATE")
+            migrated = False
             try:
                 version = self._check(conn)  # another process may have been first
                 if version < SCHEMA_VERSION:
+                    migrated = version > 0
                     apply_migrations(conn, version, SCHEMA_VERSION)
                     if version == 0:
                         conn.executemany(
@@ -220,6 +239,8 @@ class JournalStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            if migrated:
+                _compact(conn, self._path)
         except sqlite3.DatabaseError as err:
             raise JournalError(
                 f"cannot prepare the journal at {self._path}: {err}. {HINT}", self._path
@@ -335,6 +356,28 @@ class JournalStore:
                 self._path,
             ) from err
 
+    def damaged_row(self, job_set_id: object, err: BaseException) -> JournalError:
+        """Return the error for a row of a set that cannot be decoded."""
+        return JournalError(
+            f"job set {job_set_id} in the journal {self._path} is damaged and cannot be read "
+            f"({type(err).__name__}: {err}); Journal.delete_job_set() removes it.",
+            self._path,
+        )
+
+    def records(self, rows: Sequence[Any]) -> list[JobSetRecord]:
+        """Decode rows of ``RECORD_QUERY``.
+
+        Raises:
+            JournalError: If a row is damaged, naming its set.
+        """
+        records: list[JobSetRecord] = []
+        for row in rows:
+            try:
+                records.append(record_from_row(row))
+            except ROW_ERRORS as err:
+                raise self.damaged_row(row[0], err) from err
+        return records
+
     def load_job_set(self, job_set_id: str) -> StoredSet:
         """Return what rebuilding a set needs: its record, options and latest attempts.
 
@@ -365,6 +408,18 @@ class JournalStore:
                 "WHERE b.set_id = a.set_id AND b.idx = a.idx)",
                 (job_set_id,),
             ).fetchall()
+        try:
+            return self._stored_set(row, extra, slice_rows, attempt_rows)
+        except ROW_ERRORS as err:
+            raise self.damaged_row(job_set_id, err) from err
+
+    @staticmethod
+    def _stored_set(
+        row: Sequence[Any],
+        extra: Sequence[Any],
+        slice_rows: Sequence[Sequence[Any]],
+        attempt_rows: Sequence[Sequence[Any]],
+    ) -> StoredSet:
         attempts = {
             int(r[0]): StoredAttempt(int(r[1]), r[2], r[3], r[4], r[5], r[6], bool(r[7]))
             for r in attempt_rows
@@ -388,6 +443,23 @@ class JournalStore:
             workload=str(extra[3]),
             slices=slices,
         )
+
+
+# What decoding a damaged row raises (bad JSON, wrong types, missing keys).
+ROW_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
+
+
+def _compact(conn: sqlite3.Connection, path: Path) -> None:
+    """Give back the space a migration freed (rebuilt tables leave the old pages free).
+
+    A journal another process holds open stays as it is: compacting is only
+    a saving, never needed.
+    """
+    try:
+        conn.execute("VACUUM")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.OperationalError as err:
+        logger.info("Did not compact the migrated journal %s: %s", path, err)
 
 
 def _ensure_wal(conn: sqlite3.Connection) -> None:

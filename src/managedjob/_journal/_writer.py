@@ -40,8 +40,11 @@ class Writer:
     taken a few milliseconds, so that the first slice of a large set is not
     held back while the circuits of later ones are serialised. Only writes
     nothing before them depends on may be urgent: the circuits of a new
-    slice or attempt, and the row of a new job set. Among themselves, and
-    among the others, writes keep their order.
+    slice or attempt, and the row of a new job set. Writes of job ids are
+    *first*: ahead of the urgent ones too, so that a thread that waits for
+    its job's id to be committed does not wait for the circuits of every
+    slice queued before it. Among themselves, and among the others, writes
+    keep their order.
     """
 
     def __init__(self, store: JournalStore) -> None:
@@ -49,14 +52,20 @@ class Writer:
         self._cond = threading.Condition()
         self._queue: deque[tuple[Prepare, Future[None]]] = deque()
         self._urgent: deque[tuple[Prepare, Future[None]]] = deque()
+        self._first: deque[tuple[Prepare, Future[None]]] = deque()
         self._busy = False
         self._stop = False
         self._thread: threading.Thread | None = None
 
-    def submit(self, prepare: Prepare, *, urgent: bool = False) -> Future[None]:
-        """Queue a write; the future is done once it is committed, or failed."""
+    def submit(
+        self, prepare: Prepare, *, urgent: bool = False, first: bool = False
+    ) -> Future[None]:
+        """Queue a write; the future is done once it is committed, or failed.
+
+        ``first`` goes ahead of the urgent writes (see the class docstring).
+        """
         future: Future[None] = Future()
-        queue = self._urgent if urgent else self._queue
+        queue = self._first if first else self._urgent if urgent else self._queue
         with self._cond:
             queue.append((prepare, future))
             if self._thread is None:
@@ -77,7 +86,7 @@ class Writer:
             return self._cond.wait_for(self._idle, timeout)
 
     def _idle(self) -> bool:
-        return not self._queue and not self._urgent and not self._busy
+        return not self._queue and not self._urgent and not self._first and not self._busy
 
     def stop(self, timeout: float | None) -> None:
         """Stop the thread once the queue is empty; a later write starts it again."""
@@ -114,7 +123,7 @@ class Writer:
                 conn.close()
 
     def _pending(self) -> bool:
-        return bool(self._queue or self._urgent)
+        return bool(self._queue or self._urgent or self._first)
 
     def _prepare_batch(self) -> list[tuple[Apply, Future[None]]]:
         """Take and prepare the next writes, urgent ones first (see the class docstring)."""
@@ -122,7 +131,7 @@ class Writer:
         deadline = time.perf_counter() + _BATCH_PREPARE_SECONDS
         for _ in range(_MAX_BATCH):
             with self._cond:
-                queue = self._urgent or self._queue
+                queue = self._first or self._urgent or self._queue
                 if not queue:
                     break
                 prepare, future = queue.popleft()

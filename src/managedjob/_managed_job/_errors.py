@@ -8,7 +8,25 @@ import warnings
 from qiskit.providers import JobV1
 from qiskit.result import Result
 
-__all__ = ["check_count", "describe_failure", "experiment_name", "job_id", "warn"]
+from managedjob.exceptions import JobManagerInvalidStateError
+
+__all__ = [
+    "ExecutorShutDownError",
+    "check_count",
+    "describe_failure",
+    "experiment_name",
+    "job_id",
+    "warn",
+]
+
+
+class ExecutorShutDownError(JobManagerInvalidStateError, RuntimeError):
+    """The executor takes no new work (it was shut down).
+
+    Also a :class:`RuntimeError`, the type the executor raises, which the
+    legacy job manager let through: scripts that catch it keep working.
+    """
+
 
 logger = logging.getLogger("managedjob._managed_job")
 

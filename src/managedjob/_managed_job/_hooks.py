@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from qiskit.circuit import QuantumCircuit
 from qiskit.result import Result
 
+from managedjob._checks import check_run_values, drop_unset_options
 from managedjob.targets import Target, resolve_target
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class CheckedRun:
         Raises:
             InvalidInputError: If ``backend`` is no target, or an option is rejected.
         """
+        check_run_values(drop_unset_options(run_config))  # before any target is asked
         if target is None:
             target = resolve_target(backend)
         options, qobj = split_qobj_options(run_config)

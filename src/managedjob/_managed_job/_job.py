@@ -18,7 +18,13 @@ from managedjob._checks import check_timeout, warn_job_share_level
 from managedjob._limits import AdaptiveLimit
 from managedjob._managed_job._completed import CompletedJob
 from managedjob._managed_job._core import SliceBookkeeping
-from managedjob._managed_job._errors import check_count, describe_failure, job_id, warn
+from managedjob._managed_job._errors import (
+    ExecutorShutDownError,
+    check_count,
+    describe_failure,
+    job_id,
+    warn,
+)
 from managedjob._managed_job._hooks import (
     QOBJ_ONLY_OPTIONS,
     CheckedRun,
@@ -36,7 +42,6 @@ from managedjob._wait import (
 )
 from managedjob.exceptions import (
     InvalidInputError,
-    JobManagerInvalidStateError,
     error_text,
 )
 from managedjob.targets import Target
@@ -166,7 +171,8 @@ class ManagedJob(SliceBookkeeping):
         Raises:
             InvalidInputError: If the circuits do not match the slice, or the
                 target rejects a run option.
-            JobManagerInvalidStateError: If the executor has been shut down.
+            JobManagerInvalidStateError: If the executor has been shut down
+                (also a :class:`RuntimeError`, as the executor's own error).
         """
         warn_job_share_level(job_share_level)
         circuit_list = [circuits] if isinstance(circuits, QuantumCircuit) else list(circuits)
@@ -200,7 +206,7 @@ class ManagedJob(SliceBookkeeping):
                 **run_config,
             )
         except RuntimeError as err:
-            raise JobManagerInvalidStateError(
+            raise ExecutorShutDownError(
                 f"cannot submit experiments {self.start_index}-{self.end_index}: "
                 f"the executor does not take new work ({err})"
             ) from err
@@ -410,18 +416,22 @@ class ManagedJob(SliceBookkeeping):
         """Try to cancel the job; never raises, logs a warning when it cannot.
 
         A submission that has not started yet is called off. One that is
-        under way is waited for (a wait for the target's job limit stops at
-        once), and the job it made is cancelled.
+        under way, or that ended while this was called, is waited for (a
+        wait for the target's job limit stops at once), and the job it made
+        is cancelled: a cancel never leaves a just-submitted job running.
         """
         job = self.job
         if job is None:
             future = self.future
-            if future is not None and future.cancel():
-                self._cancelled_before_submit = True
-                return
-            if future is not None and not future.done():
+            if future is not None:
                 self._cancel_requested = True
-                wait_futures([future])
+                if future.cancel():
+                    self._cancelled_before_submit = True
+                    return
+                # The submission is running, or ended while cancel() was on its
+                # way: wait for it, and cancel the job it made (if any).
+                if not future.done():
+                    wait_futures([future])
                 self._absorb_submission(future)
                 job = self.job
         if job is None:

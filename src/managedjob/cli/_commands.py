@@ -6,10 +6,12 @@ import argparse
 import sys
 import time
 
+from managedjob._job_set import PartialRetryError
 from managedjob._journal import Journal
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import JobManager
 from managedjob.cli._errors import CliError, one_line
+from managedjob.cli._input import load_circuits
 from managedjob.cli._interrupt import (
     CANCEL_SETTLE_SECONDS,
     interrupted,
@@ -17,6 +19,7 @@ from managedjob.cli._interrupt import (
     wait_with_progress,
 )
 from managedjob.cli._output import (
+    check_out,
     journal_row,
     local_time,
     plural,
@@ -155,6 +158,7 @@ def report_command(args: argparse.Namespace) -> int:
 
 def results_command(args: argparse.Namespace) -> int:
     """Run ``managedjob results``; return the exit code."""
+    check_out(args.out)
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         record, job_set, _ = retrieve(manager, journal, args, need_backend=False)
         if is_pub_set(job_set):
@@ -182,6 +186,7 @@ def results_command(args: argparse.Namespace) -> int:
 
 def retry_command(args: argparse.Namespace) -> int:
     """Run ``managedjob retry``; return the exit code."""
+    check_out(args.out)
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         started = time.monotonic()
         record = resolve_job_set_id(journal, args.id)
@@ -192,7 +197,13 @@ def retry_command(args: argparse.Namespace) -> int:
             job_set = manager.retrieve_job_set(record.job_set_id, provider=primitive)
         else:
             record, job_set, spec = retrieve(manager, journal, args, need_backend=True)
-        retried = job_set.retry_failed()
+        circuits = load_circuits(args.files) if args.files and not pubs else None
+        left: PartialRetryError | None = None
+        try:
+            retried = job_set.retry_failed(circuits=circuits)
+        except PartialRetryError as err:
+            # The others run: wait for them and write their counts, then say so.
+            left, retried = err, err.resubmitted
         what = (
             f"retrying {plural(len(retried), 'job')} of job set {job_set.job_set_id()} on {spec}"
             if retried
@@ -215,6 +226,14 @@ def retry_command(args: argparse.Namespace) -> int:
         out_path = write_results_file(job_set, results, names, args.out, args.format)
         elapsed = time.monotonic() - started
         print_summary(job_set, results, record.experiments, out_path, journal, elapsed)
+        if left is not None:
+            print(f"managedjob: {one_line(left)}", file=sys.stderr)
+            print(
+                f"managedjob: to run them, pass the set's circuit files: managedjob retry "
+                f"{job_set.job_set_id()} FILE...",
+                file=sys.stderr,
+            )
+            return 1
         return 0 if results.success else 1
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -14,11 +15,12 @@ from typing import Any, TextIO
 from managedjob._job_set import ManagedJobSet
 from managedjob._journal import Journal
 from managedjob._results import ManagedResults
-from managedjob.cli._errors import one_line
+from managedjob.cli._errors import CliError, one_line
 from managedjob.cli._states import job_state, jobs_row
 from managedjob.exceptions import JobManagerError
 
 __all__ = [
+    "check_out",
     "journal_row",
     "local_time",
     "plural",
@@ -89,6 +91,27 @@ def _format_for(out: str | None, fmt: str | None) -> str:
     if fmt:
         return fmt
     return "csv" if out and out.endswith(".csv") else "json"
+
+
+def check_out(out: str | None) -> None:
+    """Check, before anything runs, that ``--out`` can be written.
+
+    Raises:
+        CliError: If it is a directory, or its directory is missing or not
+            writable.
+    """
+    if out is None:
+        return
+    if not out.strip():
+        raise CliError(f"--out takes the path of a file, not {out!r}")
+    path = Path(out).expanduser()
+    if path.is_dir():
+        raise CliError(f"--out {out} is a directory; give a file in it")
+    parent = path.parent
+    if not parent.is_dir():
+        raise CliError(f"--out {out} cannot be written: there is no directory {parent}")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise CliError(f"--out {out} cannot be written: permission denied")
 
 
 def write_results_file(

@@ -121,6 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     retry.add_argument("id", metavar="ID", help=id_help)
     retry.add_argument(
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help=(
+            "the set's circuit files again, as given to run: used for jobs whose circuits "
+            "the journal lacks"
+        ),
+    )
+    retry.add_argument(
         "--backend",
         metavar="SPEC",
         help=f"where to rerun: {choices} (default: the backend the set ran on)",

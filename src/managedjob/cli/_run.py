@@ -13,7 +13,7 @@ from managedjob._manager import JobManager
 from managedjob.cli._backends import make_backend
 from managedjob.cli._input import load_circuits
 from managedjob.cli._interrupt import interrupted, wait_with_progress
-from managedjob.cli._output import print_summary, write_results_file
+from managedjob.cli._output import check_out, print_summary, write_results_file
 from managedjob.cli._sets import journal_path
 
 __all__ = ["DEFAULT_PER_JOB", "prepare", "run_command"]
@@ -52,6 +52,8 @@ def prepare(
 
 def run_command(args: argparse.Namespace) -> int:
     """Run ``managedjob run``; return the exit code."""
+    check_out(args.out)
+    journal = journal_path(args)
     circuits = load_circuits(args.files)
     backend = make_backend(args.backend)
     circuits = prepare(circuits, backend, args.seed)
@@ -62,7 +64,7 @@ def run_command(args: argparse.Namespace) -> int:
         run_config["seed_simulator"] = args.seed
     names = [circuit.name for circuit in circuits]
     started = time.monotonic()
-    with JobManager(journal=journal_path(args)) as manager:
+    with JobManager(journal=journal) as manager:
         job_set = manager.run(
             circuits,
             backend=backend,

@@ -33,7 +33,11 @@ def journal_path(args: argparse.Namespace) -> Path:
     ``journal.sqlite3`` in the user data directory.
     """
     given: str | None = getattr(args, "journal", None)
-    return Path(given).expanduser() if given else default_journal_path()
+    if given is None:
+        return default_journal_path()
+    if not given.strip():
+        raise CliError(f"--journal takes the path of a file, not {given!r}")
+    return Path(given).expanduser()
 
 
 def open_journal(args: argparse.Namespace) -> Journal:
@@ -56,8 +60,10 @@ def resolve_job_set_id(journal: Journal, text: str) -> JobSetRecord:
 
     Raises:
         IBMQJobManagerUnknownJobSet: If no journaled set matches.
-        CliError: If several do.
+        CliError: If several do, or ``text`` is blank (it would match every set).
     """
+    if not text.strip():
+        raise CliError(f"a job set id is needed, not {text!r} (managedjob list shows them)")
     record = journal.job_set(text)
     if record is not None:
         return record

@@ -118,6 +118,48 @@ class BackendTarget(TargetBase):
         """The backend."""
         return self._backend
 
+    def _num_qubits(self) -> int | None:
+        """The backend's qubits, where it publishes them (``num_qubits`` or ``n_qubits``).
+
+        ``None`` for a simulator (no coupling map) that picks its method per
+        circuit (Qiskit Aer's ``method="automatic"``): its ``num_qubits`` is
+        what a statevector fits in memory, and wider Clifford circuits still
+        run. A device, or a fake one, has a coupling map and is checked.
+        """
+        backend = self._backend
+        options = getattr(backend, "options", None)
+        simulator = getattr(backend, "coupling_map", None) is None
+        if simulator and getattr(options, "method", None) == "automatic":
+            return None
+        count = getattr(backend, "num_qubits", None)
+        if count is None:
+            configuration = getattr(backend, "configuration", None)
+            try:
+                count = (
+                    getattr(configuration(), "n_qubits", None) if callable(configuration) else None
+                )
+            except Exception:
+                count = None
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            return None
+        return count
+
+    def check_circuits(self, circuits: Sequence[QuantumCircuit]) -> None:
+        """Reject circuits wider than the backend, where it says how many qubits it has.
+
+        Raises:
+            InvalidInputError: Naming the index of the first circuit too wide.
+        """
+        width = self._num_qubits()
+        if width is None:
+            return
+        for index, circuit in enumerate(circuits):
+            if isinstance(circuit, QuantumCircuit) and circuit.num_qubits > width:
+                raise InvalidInputError(
+                    f"circuit {index} ({circuit.name!r}) has {circuit.num_qubits} qubits, but "
+                    f"backend {self.name!r} has {width}"
+                )
+
     @property
     def supports_job_names(self) -> bool:
         """Whether ``run()`` takes a job name."""

@@ -9,6 +9,8 @@ scripted backend whose jobs take ten (real) seconds.
 
 from __future__ import annotations
 
+import math
+
 from managedjob._wait import SystemClock
 from managedjob.testing._backend import ScriptedBackend
 
@@ -37,6 +39,10 @@ class ScriptedBackendSpec:
             raise ValueError(
                 f"scripted:<seconds> takes a number of seconds, not {argument!r}"
             ) from None
+        if not math.isfinite(run_time):
+            raise ValueError(
+                f"scripted:<seconds> takes a finite number of seconds, not {argument!r}"
+            )
         if run_time < 0:
             raise ValueError(f"scripted:<seconds> takes no negative time, not {argument!r}")
         return ScriptedBackend(clock=SystemClock(), run_time=run_time, num_qubits=32)
