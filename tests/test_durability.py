@@ -512,3 +512,81 @@ def test_read_only_file_system() -> None:
     # No one, root included, can create a file in /proc: a read-only place
     # that holds also where permissions do not bind (as for root in CI).
     _refused_then_run_without(Path("/proc/self/managedjob-journal.sqlite3"))
+
+
+def _snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        path.name: (path.read_bytes(), path.stat().st_mtime_ns) for path in directory.iterdir()
+    }
+
+
+def test_a_journal_opened_read_only_is_read_and_never_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    _real_journal(path)
+    before = _snapshot(tmp_path)
+    with Journal(path, read_only=True) as journal:
+        assert journal.read_only and "read-only" in repr(journal)
+        (record,) = journal.job_sets()
+        assert record.finished_jobs == 1
+        assert len(journal.attempts(record.job_set_id)) == 1
+        clock = FakeClock()
+        backend = ScriptedBackend(clock=clock)
+        with (
+            JobManager(journal=journal, clock=clock) as manager,
+            pytest.raises(JournalError, match="read-only"),
+        ):
+            manager.run([basis_circuit(0)], backend)
+        assert backend.run_calls == 0
+    monkeypatch.setenv("MANAGEDJOB_JOURNAL", str(path))
+    from managedjob.cli import main
+
+    assert main(["list"]) == 0
+    assert record.job_set_id in capsys.readouterr().out
+    after = _snapshot(tmp_path)
+    assert after["journal.sqlite3"] == before["journal.sqlite3"]  # not a byte, not a time
+    # SQLite may make the WAL's index beside it to read; nothing goes into the log.
+    assert set(after) <= {"journal.sqlite3", "journal.sqlite3-shm", "journal.sqlite3-wal"}
+    assert not after.get("journal.sqlite3-wal", (b"", 0))[0]
+
+
+def test_a_read_only_journal_must_exist(tmp_path: Path) -> None:
+    path = tmp_path / "missing.sqlite3"
+    with pytest.raises(JournalError, match="no journal at"):
+        Journal(path, read_only=True)
+    assert not path.exists()
+
+
+def test_a_journal_of_an_older_schema_is_not_read_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    _real_journal(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    with pytest.raises(JournalError, match="older managedjob"):
+        Journal(path, read_only=True)
+
+
+@pytest.mark.skipif(not POSIX or IS_ROOT, reason="needs POSIX permissions that bind the user")
+def test_a_journal_in_a_directory_nobody_may_write_can_be_listed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on a read-only mount: SQLite cannot make the WAL's shared-memory file.
+    directory = tmp_path / "mounted"
+    directory.mkdir()
+    path = directory / "journal.sqlite3"
+    _real_journal(path)
+    for leftover in directory.glob("journal.sqlite3-*"):
+        leftover.unlink()
+    path.chmod(0o400)
+    directory.chmod(0o500)
+    try:
+        (record,) = Journal(path, read_only=True).job_sets()
+        monkeypatch.setenv("MANAGEDJOB_JOURNAL", str(path))
+        from managedjob.cli import main
+
+        assert main(["list"]) == 0
+        assert record.job_set_id in capsys.readouterr().out
+    finally:
+        directory.chmod(0o700)
+        path.chmod(0o600)

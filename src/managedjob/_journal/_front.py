@@ -66,13 +66,20 @@ class Journal:
     one written by an older version. The module documentation of
     ``managedjob._journal`` describes the format.
 
+    Open it with ``read_only=True`` to read a journal where you cannot
+    write (a read-only mount, another user's directory): nothing is created,
+    migrated or written, and a manager given such a journal cannot run jobs
+    with it.
+
     Args:
         path: The journal file; :func:`default_journal_path` if not given.
+        read_only: Only read an existing file.
 
     Raises:
         JournalError: If the file cannot be created or read, is not a
-            managedjob journal, or was written by a newer version. The file
-            is left as it was.
+            managedjob journal, or was written by a newer version; with
+            ``read_only``, also if it is missing or must first be migrated
+            by a newer managedjob. The file is left as it was.
 
     Threading:
         A journal may be used from several threads and by several processes
@@ -80,9 +87,11 @@ class Journal:
         for them.
     """
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, read_only: bool = False
+    ) -> None:
         self._path = default_journal_path() if path is None else Path(path).expanduser()
-        self._store = JournalStore(self._path)
+        self._store = JournalStore(self._path, read_only=read_only)
         self._writer = Writer(self._store)
         self._recording = JournalRecorder(self._store, self._writer)
         _LIVE_JOURNALS.add(self)
@@ -92,8 +101,14 @@ class Journal:
         """The journal file."""
         return self._path
 
+    @property
+    def read_only(self) -> bool:
+        """Whether the journal was opened for reading only."""
+        return self._store.read_only
+
     def __repr__(self) -> str:
-        return f"<Journal {str(self._path)!r}>"
+        suffix = " (read-only)" if self.read_only else ""
+        return f"<Journal {str(self._path)!r}{suffix}>"
 
     def __enter__(self) -> Journal:
         return self

@@ -74,16 +74,30 @@ class JournalStore:
 
     Args:
         path: The journal file.
+        read_only: Open an existing file for reading only: nothing is
+            created, migrated or written, so a journal on a read-only mount
+            or in a directory the user cannot write can still be read.
 
     Raises:
         JournalError: If the file cannot be created or read, is not a
-            managedjob journal, or was written by a newer version.
+            managedjob journal, or was written by a newer version; opened
+            read-only, also if it is missing or of an older schema.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
         self._path = path
-        self._create_file()
-        self._open_and_migrate()
+        self._read_only = read_only
+        self._immutable = False
+        if read_only:
+            self._open_for_reading()
+        else:
+            self._create_file()
+            self._open_and_migrate()
+
+    @property
+    def read_only(self) -> bool:
+        """Whether the file was opened for reading only."""
+        return self._read_only
 
     @property
     def path(self) -> Path:
@@ -94,6 +108,12 @@ class JournalStore:
         """Return ``err``, a failure to write, as a :class:`JournalError`."""
         if isinstance(err, JournalError):
             return err
+        if self._read_only:
+            return JournalError(
+                f"the journal at {self._path} was opened read-only; nothing can be written "
+                f"to it. {HINT}",
+                self._path,
+            )
         return JournalError(
             f"cannot write to the journal at {self._path}: {err}. {HINT}", self._path
         )
@@ -138,14 +158,59 @@ class JournalStore:
                 f"cannot create the journal at {path}: {err}. {HINT}", path
             ) from err
 
+    def _open_for_reading(self) -> None:
+        path = self._path
+        if not path.exists():
+            raise JournalError(f"there is no journal at {path}. {HINT}", path)
+        if not path.is_file():
+            raise JournalError(
+                f"the journal path {path} is not a regular file; it was left untouched. {HINT}",
+                path,
+            )
+        try:
+            conn = self.connect(read_only=True)
+        except JournalError as err:
+            if "unable to open" not in str(err) and "readonly" not in str(err):
+                raise
+            # A journal in WAL mode needs its shared-memory file, which SQLite
+            # cannot make where the user may not write (a read-only mount):
+            # no one writes there either, so read the file as it stands.
+            self._immutable = True
+            conn = self.connect(read_only=True)
+        try:
+            version = self._check(conn)
+        finally:
+            conn.close()
+        if version != SCHEMA_VERSION:
+            raise JournalError(
+                f"{path} was written by an older managedjob (journal schema {version}); "
+                "it must be migrated before it can be read: open it once for writing "
+                "(Journal(path) or any managedjob command that runs jobs).",
+                path,
+            )
+
     def connect(self, *, read_only: bool = False) -> sqlite3.Connection:
         """Open a connection (in autocommit mode: callers begin their transactions).
+
+        A store opened read-only hands out read-only connections only.
 
         Raises:
             JournalError: If the file cannot be opened as a journal.
         """
+        read_only = read_only or self._read_only
         try:
-            conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT, isolation_level=None)
+            if self._read_only:
+                flags = "immutable=1" if self._immutable else "mode=ro"
+                uri = f"{self._path.absolute().as_uri()}?{flags}"
+                conn = sqlite3.connect(uri, timeout=BUSY_TIMEOUT, isolation_level=None, uri=True)
+                if not self._immutable:
+                    try:  # SQLite opens lazily: read once to know it can
+                        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                    except sqlite3.Error:
+                        conn.close()
+                        raise
+            else:
+                conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT, isolation_level=None)
         except sqlite3.Error as err:
             raise JournalError(
                 f"cannot open the journal at {self._path}: {err}. {HINT}", self._path

@@ -64,7 +64,7 @@ def list_command(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"no job sets: there is no journal at {path}", file=sys.stderr)
         return 0
-    with Journal(path) as journal, JobManager(journal=journal) as manager:
+    with Journal(path, read_only=True) as journal, JobManager(journal=journal) as manager:
         tags = args.tag or None
         records = {r.job_set_id: r for r in journal.job_sets(name=args.name, tags=tags)}
         job_sets = [
