@@ -365,6 +365,22 @@ def test_report_pending_and_running(manager: JobManager, clock: FakeClock) -> No
     assert "Running jobs: 2" in job_set.report()
 
 
+CRN = "crn:v1:bluemix:public:quantum-computing:us-east:a/0123abcd:instance-9::"
+
+
+def test_reports_hide_instance_crns_unless_asked(manager: JobManager, clock: FakeClock) -> None:
+    message = f"Instance {CRN} has used up its monthly quota"
+    backend = ScriptedBackend(clock=clock, failing_jobs=[1], failure_message=message)
+    job_set = manager.run(circuits(2), backend, max_experiments_per_job=1)
+    job_set.wait()
+    for report in (job_set.report(), manager.report()):
+        assert "crn:v1:<hidden> has used up" in report
+        assert "0123abcd" not in report and "instance-9" not in report
+    assert CRN in job_set.report(show_account_details=True)
+    assert CRN in manager.report(show_account_details=True)
+    assert CRN in (job_set.error_messages() or "")  # the messages themselves are kept whole
+
+
 def test_retrieve_job_set_by_tag_in_new_manager(clock: FakeClock) -> None:
     backend = ScriptedBackend(clock=clock, run_time=3.0)
     with JobManager(clock=clock) as first:

@@ -11,10 +11,12 @@ from typing import Any
 from managedjob.exceptions import InvalidInputError
 
 __all__ = [
+    "HIDDEN_CRN",
     "check_positive_int",
     "check_run_values",
     "check_timeout",
     "drop_unset_options",
+    "hide_account_details",
     "secret_options",
     "warn_job_share_level",
 ]
@@ -24,6 +26,11 @@ _SECRET_NAME = re.compile(
     r"(^|_)(api_?key|token|password|passwd|secret|credentials?|auth|private_key)($|_)",
     re.IGNORECASE,
 )
+
+# An IBM Cloud resource name: it names the account and the service instance.
+_CRN = re.compile(r"\bcrn:v1:[^\s'\"<>,;()\[\]{}]*")
+HIDDEN_CRN = "crn:v1:<hidden>"
+"""What a hidden cloud resource name is shown as."""
 
 
 def check_timeout(timeout: object) -> None:
@@ -74,6 +81,16 @@ def check_run_values(run_config: Mapping[str, Any]) -> None:
 def secret_options(run_config: Mapping[str, Any]) -> list[str]:
     """Return the names of run options that look like credentials (``api_key``, ``token``, ...)."""
     return sorted(key for key in run_config if _SECRET_NAME.search(key))
+
+
+def hide_account_details(text: str) -> str:
+    """Return ``text`` with cloud resource names (instance CRNs) replaced.
+
+    A CRN names the user's IBM Cloud account and service instance; reports
+    are pasted into chats and issue trackers, so they show
+    ``crn:v1:<hidden>`` unless asked to show it.
+    """
+    return _CRN.sub(HIDDEN_CRN, text)
 
 
 def check_positive_int(name: str, value: object) -> None:

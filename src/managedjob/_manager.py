@@ -14,7 +14,7 @@ from typing import Any
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import BaseEstimatorV2
 
-from managedjob._checks import check_positive_int, warn_job_share_level
+from managedjob._checks import check_positive_int, hide_account_details, warn_job_share_level
 from managedjob._job_set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
@@ -427,11 +427,14 @@ class JobManager:
 
     # ------------------------------------------------------------------ sets
 
-    def report(self, detailed: bool = True) -> str:
+    def report(self, detailed: bool = True, *, show_account_details: bool = False) -> str:
         """Return a report on the jobs of every set this manager ran or retrieved.
 
         Args:
             detailed: Add one block per job to the summary.
+            show_account_details: Show IBM Cloud resource names (instance
+                CRNs) that the service put in error messages; by default
+                they read ``crn:v1:<hidden>``.
 
         Returns:
             The report.
@@ -445,7 +448,8 @@ class JobManager:
             for job_set, set_statuses in zip(job_sets, statuses, strict=True):
                 lines.append(f"  Job set name: {job_set.name()}, ID: {job_set.job_set_id()}")
                 lines.extend(format_job_details(set_statuses, job_set.managed_jobs()))
-        return "\n".join(lines)
+        report = "\n".join(lines)
+        return report if show_account_details else hide_account_details(report)
 
     def job_sets(
         self,

@@ -12,7 +12,12 @@ from qiskit.primitives import PrimitiveResult
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
-from managedjob._checks import check_positive_int, check_timeout, warn_job_share_level
+from managedjob._checks import (
+    check_positive_int,
+    check_timeout,
+    hide_account_details,
+    warn_job_share_level,
+)
 from managedjob._job_set._fetching import Fetcher
 from managedjob._job_set._lookup import Lookups
 from managedjob._job_set._plan import RunPlan
@@ -291,16 +296,20 @@ class ManagedJobSet(SetStateView):
         """
         return [mjob.status() for mjob in self._state.managed_jobs]
 
-    def report(self, detailed: bool = True) -> str:
+    def report(self, detailed: bool = True, *, show_account_details: bool = False) -> str:
         """Return a report on the jobs' statuses.
 
         Args:
             detailed: Add one block per job to the summary.
+            show_account_details: Show IBM Cloud resource names (instance
+                CRNs) that the service put in error messages; by default
+                they read ``crn:v1:<hidden>``.
 
         Returns:
             The report.
         """
-        return self._lookups.report(self.statuses(), detailed)
+        report = self._lookups.report(self.statuses(), detailed)
+        return report if show_account_details else hide_account_details(report)
 
     def wait(
         self,

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 
+from managedjob._checks import hide_account_details
 from managedjob._job_set import PartialRetryError
 from managedjob._journal import Journal
 from managedjob._managed_job import ManagedJob
@@ -104,7 +105,7 @@ def _why(mjob: ManagedJob, state: str) -> str:
     if state in ("done", "cancelled", "running", "queued", "unfinished"):
         return ""
     message = str(mjob.submit_error) if state == "submit failed" else mjob.error_message()
-    return f": {one_line(message)}" if message else ""
+    return f": {one_line(hide_account_details(message))}" if message else ""
 
 
 def status_command(args: argparse.Namespace) -> int:
