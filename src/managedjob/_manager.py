@@ -27,7 +27,7 @@ from managedjob._job_set import (
 from managedjob._journal import Journal, JournalError, JournalPolicy
 from managedjob._limits import ADAPTIVE_MAXIMUM
 from managedjob._managed_job import CheckedRun
-from managedjob._report import format_job_details, format_status_counts
+from managedjob._report import format_manager_report
 from managedjob._restore import restore_job_set
 from managedjob._retry import RetryPolicy
 from managedjob._split import Budget, effective_max_experiments, plan_slices
@@ -441,14 +441,8 @@ class JobManager:
         """
         with self._lock:
             job_sets = list(self._job_sets)
-        statuses = [job_set.statuses() for job_set in job_sets]
-        lines = ["Summary report:", *format_status_counts([s for sub in statuses for s in sub])]
-        if detailed:
-            lines.append("\nDetail report:")
-            for job_set, set_statuses in zip(job_sets, statuses, strict=True):
-                lines.append(f"  Job set name: {job_set.name()}, ID: {job_set.job_set_id()}")
-                lines.extend(format_job_details(set_statuses, job_set.managed_jobs()))
-        report = "\n".join(lines)
+        rows = [(s.name(), s.job_set_id(), s.statuses(), s.managed_jobs()) for s in job_sets]
+        report = format_manager_report(rows, detailed)
         return report if show_account_details else hide_account_details(report)
 
     def job_sets(

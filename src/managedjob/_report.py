@@ -10,7 +10,7 @@ from qiskit.providers import JobStatus
 from managedjob._managed_job import ManagedJob
 from managedjob.exceptions import error_text
 
-__all__ = ["format_job_details", "format_status_counts"]
+__all__ = ["format_job_details", "format_manager_report", "format_status_counts"]
 
 _PENDING = (JobStatus.INITIALIZING, JobStatus.VALIDATING, JobStatus.QUEUED)
 
@@ -67,3 +67,22 @@ def format_job_details(
                 report.append("    error_message:")
                 report.extend(_indented(message, 6))
     return report
+
+
+def format_manager_report(
+    job_sets: Sequence[tuple[str | None, str, Sequence[JobStatus | None], Sequence[ManagedJob]]],
+    detailed: bool,
+) -> str:
+    """Return a manager's report: one summary, then one block per set.
+
+    Args:
+        job_sets: ``(name, job set ID, statuses, managed jobs)`` per set.
+        detailed: Add the per-job blocks.
+    """
+    lines = ["Summary report:", *format_status_counts([s for row in job_sets for s in row[2]])]
+    if detailed:
+        lines.append("\nDetail report:")
+        for name, job_set_id, statuses, managed_jobs in job_sets:
+            lines.append(f"  Job set name: {name}, ID: {job_set_id}")
+            lines.extend(format_job_details(statuses, managed_jobs))
+    return "\n".join(lines)
