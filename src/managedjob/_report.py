@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from html import escape
 
 from qiskit.providers import JobStatus
 
 from managedjob._managed_job import ManagedJob
 from managedjob.exceptions import error_text
 
-__all__ = ["format_job_details", "format_manager_report", "format_status_counts"]
+__all__ = [
+    "format_html_table",
+    "format_job_details",
+    "format_manager_report",
+    "format_status_counts",
+    "format_state_counts",
+]
 
 _PENDING = (JobStatus.INITIALIZING, JobStatus.VALIDATING, JobStatus.QUEUED)
 
@@ -86,3 +93,24 @@ def format_manager_report(
             lines.append(f"  Job set name: {name}, ID: {job_set_id}")
             lines.extend(format_job_details(statuses, managed_jobs))
     return "\n".join(lines)
+
+
+def format_state_counts(statuses: Sequence[JobStatus | None]) -> str:
+    """Return the jobs by state on one line, such as ``"3 done, 1 running"``."""
+    counts = Counter("unknown" if s is None else s.name.lower() for s in statuses)
+    return ", ".join(f"{count} {state}" for state, count in counts.items()) or "no jobs"
+
+
+def format_html_table(title: str, rows: Sequence[tuple[str, object]]) -> str:
+    """Return a small two-column HTML table, every text escaped.
+
+    Args:
+        title: The table's caption, such as the class name.
+        rows: ``(label, value)`` pairs, shown in order.
+    """
+    cells = "".join(
+        f"<tr><th style='text-align:left'>{escape(label)}</th>"
+        f"<td style='text-align:left'>{escape(str(value))}</td></tr>"
+        for label, value in rows
+    )
+    return f"<table><caption>{escape(title)}</caption>{cells}</table>"

@@ -10,6 +10,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.exceptions import QiskitError
 from qiskit.result import Result
 
+from managedjob._report import format_html_table
 from managedjob.exceptions import (
     InvalidInputError,
     JobManagerError,
@@ -136,6 +137,22 @@ class ManagedResults:
             f"<ManagedResults job set {self._job_set.job_set_id()!r} "
             f"backend={self.backend_name!r} success={self.success}>"
         )
+
+    def _repr_html_(self) -> str:
+        jobs = self._job_set.managed_jobs()
+        failed = sum(
+            1
+            for number in range(len(jobs))
+            if (result := self._job_result(number)) is None or not result.success
+        )
+        rows: list[tuple[str, object]] = [
+            ("job set", f"{self._job_set.name()} ({self._job_set.job_set_id()})"),
+            ("backend", self.backend_name),
+            ("success", self.success),
+            ("experiments", jobs[-1].end_index + 1 if jobs else 0),
+            ("jobs", f"{len(jobs)}, {failed} without a whole result"),
+        ]
+        return format_html_table("ManagedResults", rows)
 
     def _job_result(self, number: int) -> Result | None:
         if self._results is not None:

@@ -18,6 +18,7 @@ from managedjob._checks import (
     hide_account_details,
     warn_job_share_level,
 )
+from managedjob._job_set._display import set_html
 from managedjob._job_set._fetching import Fetcher
 from managedjob._job_set._lookup import Lookups
 from managedjob._job_set._plan import RunPlan
@@ -134,6 +135,9 @@ class ManagedJobSet(SetStateView):
         state = self._state
         jobs = len(state.managed_jobs)
         return f"<ManagedJobSet name={state.name!r} id={state.id!r} jobs={jobs}>"
+
+    def _repr_html_(self) -> str:
+        return set_html(self._state, self.statuses(), self._lookups.backend_name())
 
     # ------------------------------------------------------------------ parts' hooks
 
