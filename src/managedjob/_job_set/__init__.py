@@ -12,6 +12,7 @@
 * ``_waiting``: :meth:`ManagedJobSet.wait`, with progress and callbacks;
 * ``_fetching``: :meth:`ManagedJobSet.results`, a bounded pool and one deadline;
 * ``_lookup``: experiment lookups, reports, names and tags;
+* ``_display``: the set's HTML table in a notebook;
 * ``_retrieval``: a set's jobs found again on a provider, or taken from the journal;
 * ``_pub_workload``, ``_pub_run`` and ``_primitive``: sets of Sampler or
   Estimator PUBs: their workload, their run planned and checked, and their
