@@ -182,3 +182,72 @@ def test_the_services_job_limit_is_a_job_limit_error() -> None:
     target.submit(plan.slices[0], job_name="set_0_", job_tags=[], run_config={})
     with pytest.raises(JobLimitError, match="set_1_"):
         target.submit(plan.slices[1], job_name="set_1_", job_tags=[], run_config={})
+
+
+def test_a_pub_set_is_rebuilt_from_the_fake_service_alone() -> None:
+    """No journal: the jobs' tags and inputs give the plan, cut PUBs and mixed shots too."""
+    service = FakeRuntimeService()
+    backend = service.backend()
+    theta = Parameter("θ")
+    rotation = QuantumCircuit(2, name="rotation")
+    rotation.ry(theta, 0)
+    rotation.cx(0, 1)
+    rotation.measure_all()
+    rotation = transpile(rotation, backend, optimization_level=0, seed_transpiler=1)
+    angles = np.linspace(0, np.pi, 700).reshape(700, 1)
+    pubs = [
+        (bell(backend), None, 40),
+        (rotation, angles, 1),  # 700 rows at one shot: cut along its leading axis
+        (bell(backend), None, 40),
+        (bell(backend), None, 1500),  # over the budget alone: cut by shots
+        bell(backend),
+        bell(backend),
+    ]
+    with JobManager(journal=False) as manager:
+        job_set = manager.run_pubs(
+            pubs,
+            FakeRuntimeSampler(backend),
+            max_executions_per_job=600,
+            shots=50,
+            job_tags=["sweep"],
+        )
+        original = job_set.primitive_result(timeout=60)
+    parts_tags = [
+        next(tag for tag in mjob.job.tags() if tag.startswith("managedjob:pubs:"))
+        for mjob in job_set.managed_jobs()
+    ]
+    assert [tag.removeprefix("managedjob:pubs:") for tag in parts_tags] == [
+        "0", "1r0-599", "1r600-699", "2", "3s0-599", "3s600-1199", "3s1200-1499", "4-5"
+    ]  # fmt: skip
+    with JobManager(journal=False) as manager:
+        rebuilt = manager.retrieve_job_set(job_set.job_set_id(), provider=service)
+        merged = rebuilt.primitive_result(timeout=60)
+        assert rebuilt.tags() == ["sweep"]
+        assert repr(rebuilt).startswith("<ManagedJobSet")
+        assert "PUBs</th><td style='text-align:left'>6</td>" in rebuilt._repr_html_()
+    assert len(merged) == len(original) == 6
+    for before, after in zip(original, merged, strict=True):
+        assert after.data.meas.shape == before.data.meas.shape
+        assert after.data.meas.num_shots == before.data.meas.num_shots
+        assert np.array_equal(after.data.meas.array, before.data.meas.array)
+    assert merged[3].data.meas.num_shots == 1500 and merged[1].data.meas.shape == (700,)
+
+
+def test_a_pub_set_rebuilt_from_the_service_retries_its_failed_job() -> None:
+    service = FakeRuntimeService(failing_jobs=["managedjob:slice:1:2-3"])
+    circuit = bell(service.backend())
+    with JobManager(journal=False) as manager:
+        job_set = manager.run_pubs(
+            [circuit] * 5, FakeRuntimeSampler(service.backend()), max_pubs_per_job=2, shots=10
+        )
+        job_set.wait(timeout=60)
+    with JobManager(journal=False) as manager:
+        rebuilt = manager.retrieve_job_set(job_set.job_set_id(), provider=service)
+        with pytest.warns(UserWarning, match="scripted failure"):
+            partial = rebuilt.primitive_result(timeout=60, partial=True)
+        healthy = FakeRuntimeService()
+        rebuilt.retry_failed(backend=FakeRuntimeSampler(healthy.backend()))
+        result = rebuilt.primitive_result(timeout=60)
+    assert [pub is None for pub in partial] == [False, False, True, True, False]
+    assert [len(job.inputs["pubs"]) for job in healthy.submitted] == [2]
+    assert [pub.data.meas.num_shots for pub in result] == [10] * 5

@@ -20,6 +20,7 @@ __all__ = [
     "LOOSE_CLBIT_PREFIX",
     "MEMORY_TAG",
     "NAME_TAG_PREFIX",
+    "PUBS_TAG_PREFIX",
     "SLICE_TAG_PREFIX",
     "is_internal_tag",
     "job_name",
@@ -39,6 +40,8 @@ NAME_TAG_PREFIX = INTERNAL_TAG_PREFIX + "name:"
 """A job's tag naming its set (where job names do not survive)."""
 SLICE_TAG_PREFIX = INTERNAL_TAG_PREFIX + "slice:"
 """A job's tag naming its index and experiments in its set."""
+PUBS_TAG_PREFIX = INTERNAL_TAG_PREFIX + "pubs:"
+"""A job's tag naming the input PUBs (and their rows or shots) it runs."""
 MEMORY_TAG = INTERNAL_TAG_PREFIX + "memory"
 """A job's tag saying its per-shot memory was asked for."""
 

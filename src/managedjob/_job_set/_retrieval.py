@@ -9,19 +9,28 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobV1
 
 from managedjob._job_set._policy import ResubmitPolicy
+from managedjob._job_set._pub_workload import PUBS
 from managedjob._job_set._state import SetState
 from managedjob._job_set._workload import CIRCUITS, Workload
 from managedjob._journal import SetRecorder
 from managedjob._managed_job import ManagedJob
 from managedjob._naming import is_internal_tag, job_name, parse_job_name
+from managedjob._pubs import PubItem
 from managedjob.exceptions import JobManagerInvalidStateError, UnknownJobSetError
 from managedjob.targets import FoundJob, Target, resolve_job_finder
 
 __all__ = ["Retriever"]
 
 
-def _circuits_of(job: JobV1) -> list[QuantumCircuit] | None:
-    """Return the circuits a job ran, if it tells them (a method or a property)."""
+def _circuits_of(job: JobV1) -> list[Any] | None:
+    """Return the circuits a job ran, if it tells them (a method or a property).
+
+    A job of PUBs found on a service tells its items (the PUB parts it ran)
+    instead.
+    """
+    items = getattr(job, "items", None)
+    if isinstance(items, tuple) and items and all(isinstance(i, PubItem) for i in items):
+        return list(items)
     circuits = getattr(job, "circuits", None)
     if callable(circuits):
         circuits = circuits()
@@ -66,7 +75,7 @@ class Retriever:
             )
         set_name = next((item.set_name for item in found if item.set_name), None)
         jobs: list[ManagedJob] = []
-        circuits: list[QuantumCircuit] | None = []
+        circuits: list[Any] | None = []
         start = 0
         for number in order:
             item = by_index[number]
@@ -84,6 +93,9 @@ class Retriever:
                 )
             mjob = state.new_managed_job(start, count, item.job)
             mjob.job_name = job_name(set_name or state.name, number)
+            if job_circuits and isinstance(job_circuits[0], PubItem):
+                # PUB parts carry their shots or precision: rerunnable as they are.
+                mjob._circuits = job_circuits
             jobs.append(mjob)
             if circuits is not None and job_circuits:
                 circuits.extend(job_circuits)
@@ -100,6 +112,8 @@ class Retriever:
             state.backend = backend() if callable(backend) else None
             state.target = None
             state.experiments = circuits
+            if circuits and isinstance(circuits[0], PubItem):
+                state.workload = PUBS
             state.adopt(jobs)
 
     def _find_by_name(self, provider: Any) -> list[FoundJob]:

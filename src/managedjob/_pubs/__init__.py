@@ -20,7 +20,8 @@ Modules: ``_coerce`` (user input to checked PUBs), ``_cost`` (executions and
 payload bytes of a PUB), ``_plan`` (packing into jobs, cutting big PUBs),
 ``_merge`` (job results back into one result), ``_jobs`` (what one
 job of a managed set holds and returns), ``_wire`` (the pickle-free
-container) and ``_codec`` (PUBs and results in it).
+container), ``_codec`` (PUBs and results in it) and ``_tags`` (a job's
+parts in a runtime tag).
 """
 
 from managedjob._pubs._codec import (
@@ -43,6 +44,7 @@ from managedjob._pubs._cost import PubCost, estimate_circuit_bytes, pub_costs
 from managedjob._pubs._jobs import PubItem, PubJobResult, plan_of_items
 from managedjob._pubs._merge import format_indexes, merge_pub_results
 from managedjob._pubs._plan import PubPart, PubPlan, job_pubs, part_pub, plan_pub_jobs
+from managedjob._pubs._tags import items_from_service, parse_pubs_tag, pubs_tag
 
 __all__ = [
     "PubCost",
@@ -64,10 +66,13 @@ __all__ = [
     "encode_result",
     "estimate_circuit_bytes",
     "format_indexes",
+    "items_from_service",
     "job_pubs",
+    "parse_pubs_tag",
     "merge_pub_results",
     "part_pub",
     "plan_of_items",
     "plan_pub_jobs",
+    "pubs_tag",
     "pub_costs",
 ]

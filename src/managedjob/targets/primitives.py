@@ -16,7 +16,10 @@ than ``shots`` and ``precision`` (which are set on each PUB); anything else
 is refused before submission. A runtime primitive gets the job set's tags,
 with the job's place in its set, in ``options.environment.job_tags`` for
 the duration of each ``run()`` call, so that a PUB set can be found on the
-service by its tag as a set of circuits can.
+service by its tag as a set of circuits can; with them goes the tag
+``managedjob:pubs:<parts>`` that names the input PUBs (and rows or shots of
+them) the job runs, so the set can be rebuilt and merged from the service
+alone, without a journal.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from qiskit.providers import JobV1
 
-from managedjob._pubs import PubItem, PubJobResult
+from managedjob._pubs import PubItem, PubJobResult, pubs_tag
 from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
 from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets.ibm_runtime._errors import translate_submit_error
@@ -321,9 +324,11 @@ class PubTarget(TargetBase):
                 raise InvalidInputError(
                     f"item {index} of job {job_name} is a {type(item).__name__}, not a PubItem"
                 )
-        tags = list(
-            dict.fromkeys([*job_tags, *slice_tags(job_name, len(items), start_index, False)])
-        )
+        own = slice_tags(job_name, len(items), start_index, False)
+        parts_tag = pubs_tag([item.part for item in items])
+        if parts_tag is not None:
+            own.append(parts_tag)
+        tags = list(dict.fromkeys([*job_tags, *own]))
         try:
             job = self._run([item.pub for item in items], tags, run_config)
         except InvalidInputError:

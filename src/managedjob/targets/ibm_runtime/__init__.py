@@ -50,7 +50,8 @@ Tags:
     The client checks only that tags are strings; the service rejects jobs
     with too many tags or too long ones (error codes 1204 and 1205). The
     adapter adds at most three tags, of letters, digits, ``:`` and ``-``
-    besides the set's name.
+    besides the set's name; a job of PUBs (:mod:`managedjob.targets.primitives`)
+    has a fourth, ``managedjob:pubs:<parts>``, of at most 240 characters.
 
 Errors:
     The service refuses a job when the instance has too many pending jobs

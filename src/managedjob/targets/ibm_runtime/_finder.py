@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from qiskit.providers import JobV1
+
 from managedjob._checks import check_positive_int
-from managedjob.exceptions import InvalidInputError
+from managedjob._naming import job_name
+from managedjob.exceptions import InvalidInputError, JobManagerInvalidStateError
 from managedjob.targets._base import FoundJob
 from managedjob.targets.ibm_runtime._client import is_ibm_runtime, service_of
-from managedjob.targets.ibm_runtime._job import IBMRuntimeJobV1
+from managedjob.targets.ibm_runtime._job import IBMRuntimeJobV1, backend_name_of
 from managedjob.targets.ibm_runtime._tags import parse_tags, runtime_tags
 
 __all__ = ["DEFAULT_PAGE_SIZE", "IBMRuntimeJobFinder"]
@@ -18,6 +21,37 @@ logger = logging.getLogger(__name__)
 
 #: Jobs asked for per ``service.jobs()`` call when a job set is looked up.
 DEFAULT_PAGE_SIZE = 1000
+
+
+def _pub_job(runtime_job: Any, tags: list[str], index: int, set_name: str | None) -> JobV1 | None:
+    """Return a job of PUBs as a ``PubJobV1`` with its items; ``None`` if it runs circuits.
+
+    Raises:
+        JobManagerInvalidStateError: If its inputs cannot be read or do not
+            match its tags.
+    """
+    from managedjob._pubs import items_from_service, parse_pubs_tag
+    from managedjob.targets.primitives import PubJobV1
+
+    try:
+        if parse_pubs_tag(tags) is None:
+            return None
+        items = items_from_service(runtime_job.inputs["pubs"], tags, index)
+    except Exception as err:
+        raise JobManagerInvalidStateError(
+            f"Job {runtime_job.job_id()} runs PUBs of a job set, but its PUBs cannot be "
+            f"read back from the service: {err}"
+        ) from err
+    assert items is not None
+    backend = getattr(runtime_job, "backend", None)
+    return PubJobV1(
+        runtime_job,
+        items,
+        backend_name=backend_name_of(runtime_job) or "unknown",
+        backend=backend() if callable(backend) else None,
+        job_name=job_name(set_name, index) if set_name is not None else None,
+        job_tags=tags,
+    )
 
 
 class IBMRuntimeJobFinder:
@@ -31,8 +65,10 @@ class IBMRuntimeJobFinder:
     set, its count of experiments and the set's name come from managedjob's
     tags; jobs carrying the set's tag but none of those are left out, with a
     warning. Jobs download their circuits only when their results are asked
-    for. Failed and cancelled jobs are found like the others: their status
-    and error message say what happened.
+    for; jobs of PUBs (tagged ``managedjob:pubs:...``) read their inputs when
+    they are found, since the set's plan is made of them. Failed and
+    cancelled jobs are found like the others: their status and error message
+    say what happened.
 
     Args:
         provider: A ``QiskitRuntimeService``, or a backend, batch or session
@@ -109,9 +145,10 @@ class IBMRuntimeJobFinder:
                 job_set_tag,
             )
             return None
+        job = _pub_job(runtime_job, tags, info.index, info.set_name)
         return FoundJob(
             index=info.index,
-            job=IBMRuntimeJobV1(runtime_job, job_tags=tags),
+            job=job if job is not None else IBMRuntimeJobV1(runtime_job, job_tags=tags),
             experiments_count=info.count,
             start_index=info.start,
             set_name=info.set_name,
