@@ -395,3 +395,44 @@ def test_retry_failed_after_a_restart(tmp_path: Path, journal_path: Path) -> Non
     direct = StatevectorEstimator().run(failing_pubs()).result()
     for merged, alone in zip(result, direct, strict=True):
         np.testing.assert_allclose(merged.data.evs, alone.data.evs)
+
+
+class CountingSampler(StatevectorSampler):
+    """A StatevectorSampler that records how many of its jobs compute at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.running = 0
+        self.most_at_once = 0
+
+    def _run(self, pubs: Any) -> Any:
+        with self.lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        try:
+            return super()._run(pubs)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_an_in_process_primitive_runs_one_job_at_a_time() -> None:
+    """Local jobs computing side by side only take turns at the GIL: run them in turn."""
+    sampler = CountingSampler()
+    with JobManager(journal=False, max_parallel_submits=8) as manager:
+        job_set = manager.run_pubs([bell()] * 16, sampler, max_pubs_per_job=2, shots=64)
+        result = job_set.primitive_result(timeout=60)
+    assert len(job_set.managed_jobs()) == 8
+    assert sampler.most_at_once == 1
+    assert all(pub.data.meas.num_shots == 64 for pub in result)
+
+
+def test_which_primitives_compute_in_this_process() -> None:
+    from managedjob.targets.primitives import runs_in_process
+    from managedjob.testing import ScriptedBackend
+
+    assert runs_in_process(StatevectorEstimator())
+    assert runs_in_process(CountingSampler())
+    assert runs_in_process(BackendSamplerV2(backend=BasicSimulator()))
+    assert not runs_in_process(BackendSamplerV2(backend=ScriptedBackend()))
