@@ -14,7 +14,12 @@ from typing import Any
 from qiskit.circuit import QuantumCircuit
 from qiskit.primitives import BaseEstimatorV2
 
-from managedjob._checks import check_positive_int, hide_account_details, warn_job_share_level
+from managedjob._checks import (
+    check_positive_int,
+    drop_unset_options,
+    hide_account_details,
+    warn_job_share_level,
+)
 from managedjob._job_set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
@@ -287,6 +292,7 @@ class JobManager:
         """
         if self._closed:
             raise JobManagerInvalidStateError("this JobManager is closed")
+        run_config = drop_unset_options(run_config)
         warn_job_share_level(job_share_level)
         _check_circuit_backend(backend)
         circuits = _check_experiments(experiments)

@@ -15,6 +15,7 @@ from qiskit.result import Result
 from managedjob._checks import (
     check_positive_int,
     check_timeout,
+    drop_unset_options,
     hide_account_details,
     warn_job_share_level,
 )
@@ -250,7 +251,8 @@ class ManagedJobSet(SetStateView):
                 own.
             **run_config: Run options to use instead of the journaled ones;
                 needed for options that could not be journaled (such as a
-                noise model).
+                noise model). An option given as ``None`` is not set: the
+                journaled value stays.
 
         Returns:
             The new managed jobs, in order; empty if nothing failed.
@@ -266,7 +268,7 @@ class ManagedJobSet(SetStateView):
                 a run option (nothing is submitted then).
             JournalError: If the journal cannot be read.
         """
-        return self._resubmitter.retry_failed(backend, run_config, circuits)
+        return self._resubmitter.retry_failed(backend, drop_unset_options(run_config), circuits)
 
     # ------------------------------------------------------------------ retrieve
 

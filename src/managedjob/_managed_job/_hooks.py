@@ -65,7 +65,8 @@ class CheckedRun:
         Raises:
             InvalidInputError: If ``backend`` is no target, or an option is rejected.
         """
-        check_run_values(drop_unset_options(run_config))  # before any target is asked
+        run_config = drop_unset_options(run_config)  # None means "not set", as in the legacy API
+        check_run_values(run_config)  # before any target is asked
         if target is None:
             target = resolve_target(backend)
         options, qobj = split_qobj_options(run_config)

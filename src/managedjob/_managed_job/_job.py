@@ -14,7 +14,7 @@ from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus, JobV1
 from qiskit.result import Result
 
-from managedjob._checks import check_timeout, warn_job_share_level
+from managedjob._checks import check_timeout, drop_unset_options, warn_job_share_level
 from managedjob._limits import AdaptiveLimit
 from managedjob._managed_job._completed import CompletedJob
 from managedjob._managed_job._core import SliceBookkeeping
@@ -175,6 +175,7 @@ class ManagedJob(SliceBookkeeping):
                 (also a :class:`RuntimeError`, as the executor's own error).
         """
         warn_job_share_level(job_share_level)
+        run_config = drop_unset_options(run_config)
         circuit_list = [circuits] if isinstance(circuits, QuantumCircuit) else list(circuits)
         if len(circuit_list) != self.experiments_count:
             raise InvalidInputError(

@@ -1,0 +1,95 @@
+"""What legacy scripts from the wild do that a first port broke (issue: legacy in the wild).
+
+Each test is written the way those scripts use the API: only the import changed.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from qiskit import transpile
+from qiskit.providers.basic_provider import BasicSimulator
+from qiskit_aer import AerSimulator
+from qiskit_ibm_runtime import Batch
+from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+
+from helpers import basis_circuit, expected_key
+from managedjob import IBMQJobManager, ManagedBackend, ManagedJob, UnsupportedRunOptionError
+
+SHOTS = 100
+
+
+def _batch() -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Batch(backend=FakeManilaV2())
+
+
+TARGETS = {
+    "basic": BasicSimulator,
+    "aer": AerSimulator,
+    "fake-ibm": FakeManilaV2,
+    "runtime-batch": _batch,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TARGETS))
+def test_a_run_option_set_to_none_means_not_set(kind: str) -> None:
+    backend = TARGETS[kind]()
+    device = FakeManilaV2() if kind != "basic" else BasicSimulator()
+    circuits = transpile([basis_circuit(i) for i in range(4)], device, seed_transpiler=3)
+    job_manager = IBMQJobManager()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The SamplerV2 class is deprecated")
+        job_set = job_manager.run(
+            circuits,
+            backend=backend,
+            name="none-options",
+            max_experiments_per_job=2,
+            rep_delay=None,
+            init_qubits=None,
+            shots=SHOTS,
+        )
+        results = job_set.results()
+    assert results.success
+    counts = [results.get_counts(i) for i in range(4)]
+    assert all(sum(c.values()) == SHOTS for c in counts)
+    if kind in ("basic", "aer"):  # noiseless: the basis state only
+        assert counts == [{expected_key(i): SHOTS} for i in range(4)]
+    job_manager.close()
+
+
+def test_an_unknown_option_with_a_value_is_still_refused() -> None:
+    with (
+        IBMQJobManager() as job_manager,
+        pytest.raises(UnsupportedRunOptionError, match="rep_dela"),
+    ):
+        job_manager.run([basis_circuit(0)], backend=BasicSimulator(), rep_dela=0.1)
+
+
+def test_none_options_through_a_managed_backend_and_a_legacy_managed_job() -> None:
+    circuits = [basis_circuit(i) for i in range(3)]
+    backend = ManagedBackend(AerSimulator(), max_experiments_per_job=2)
+    result = backend.run(circuits, shots=SHOTS, rep_delay=None, seed_simulator=None).result()
+    assert [result.get_counts(i) for i in range(3)] == [{expected_key(i): SHOTS} for i in range(3)]
+    backend.close()
+
+    # In-house managers called ManagedJob.submit themselves, passing their run_config on.
+    mjob = ManagedJob(start_index=0, experiments_count=3)
+    with ThreadPoolExecutor(1) as executor:
+        mjob.submit(
+            circuits,
+            "inhouse_0_",
+            AerSimulator(),
+            executor,
+            threading.Lock(),
+            shots=SHOTS,
+            memory=None,
+            rep_delay=None,
+        )
+        counts = mjob.result(timeout=60).get_counts()
+    assert counts == [{expected_key(i): SHOTS} for i in range(3)]
