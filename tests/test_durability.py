@@ -238,7 +238,7 @@ def test_two_processes_share_one_journal(tmp_path: Path, child: Path) -> None:
     assert all(record.finished_jobs == record.jobs == 3 for record in records)
     with JobManager(journal=journal_file, clock=FakeClock()) as manager:
         for label in labels:
-            for job_set in manager.job_sets(tags=[label]):
+            for job_set in manager.job_sets(tags=[label], from_journal=True):
                 number = int(job_set.name().rsplit("-", 1)[1])
                 counts = job_set.results().get_counts()
                 assert counts == [{expected_key(number + i): number + 1} for i in range(6)]

@@ -332,15 +332,17 @@ def test_job_sets_lists_journaled_sets(journal_path: Path, clock: FakeClock) -> 
         assert manager.job_sets() == [first, second]
     middle = second._created_at
     with reopen(journal_path, clock) as other:
-        listed = other.job_sets()
+        assert other.job_sets() == []  # the legacy meaning: this manager's sets only
+        listed = other.job_sets(from_journal=True)
         assert [s.job_set_id() for s in listed] == [first.job_set_id(), second.job_set_id()]
         assert listed[0].results().get_counts(0) == {expected_key(0): 1024}
-        assert [s.name() for s in other.job_sets(name="b")] == ["b"]
-        assert [s.name() for s in other.job_sets(tags=["x", "y"])] == ["a"]
-        assert [s.name() for s in other.job_sets(since=middle)] == ["b"]
-        assert [s.name() for s in other.job_sets(until=middle)] == ["a", "b"]
+        assert [s.name() for s in other.job_sets(name="b", from_journal=True)] == ["b"]
+        assert [s.name() for s in other.job_sets(tags=["x", "y"], from_journal=True)] == ["a"]
+        assert [s.name() for s in other.job_sets(since=middle, from_journal=True)] == ["b"]
+        assert [s.name() for s in other.job_sets(until=middle, from_journal=True)] == ["a", "b"]
         third = other.run(circuits(1), backend, name="c")
-        assert other.job_sets()[-1] is third
+        assert other.job_sets() == [third]
+        assert other.job_sets(from_journal=True)[-1] is third
     records = Journal(journal_path).job_sets(tags=["x"])
     assert [(r.name, r.jobs, r.experiments) for r in records] == [("a", 1, 1), ("b", 1, 1)]
 

@@ -93,3 +93,28 @@ def test_none_options_through_a_managed_backend_and_a_legacy_managed_job() -> No
         )
         counts = mjob.result(timeout=60).get_counts()
     assert counts == [{expected_key(i): SHOTS} for i in range(3)]
+
+
+def _sweep_script(backend: Any) -> tuple[Any, Any, str]:
+    """A script that runs a sweep and looks it up by name, as legacy scripts did."""
+    job_manager = IBMQJobManager()
+    fresh_report = job_manager.report()
+    fresh_sets = job_manager.job_sets()
+    job_manager.run([basis_circuit(i) for i in range(3)], backend=backend, name="foo", shots=10)
+    job_set = job_manager.job_sets(name="foo")[0]
+    job_set.results()
+    job_manager.close()
+    return job_set, fresh_sets, fresh_report
+
+
+def test_job_sets_are_this_managers_even_when_the_script_ran_before() -> None:
+    first, _, _ = _sweep_script(BasicSimulator())
+    second, fresh_sets, fresh_report = _sweep_script(BasicSimulator())
+    assert second.job_set_id() != first.job_set_id()
+    # A fresh manager has no sets, and its report agrees.
+    assert fresh_sets == []
+    assert "Total jobs: 0" in fresh_report
+    # The journal still has both runs, asked for explicitly.
+    with IBMQJobManager() as job_manager:
+        found = job_manager.job_sets(name="foo", from_journal=True)
+        assert [s.job_set_id() for s in found] == [first.job_set_id(), second.job_set_id()]

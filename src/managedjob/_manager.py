@@ -458,12 +458,17 @@ class JobManager:
         tags: Sequence[str] | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        from_journal: bool = False,
     ) -> list[ManagedJobSet]:
-        """Return the job sets this manager ran or retrieved, and those in its journal.
+        """Return the job sets this manager ran or retrieved; with ``from_journal``, every set.
 
-        A set found only in the journal is rebuilt from it without contacting
-        any target: journaled results are there, other jobs are not attached
-        (status ``None``); :meth:`retrieve_job_set` with a provider follows them.
+        By default, as in the legacy API, only the sets of this manager: a
+        script run twice does not see the first run's sets. With
+        ``from_journal=True`` the sets recorded in the journal by any process
+        come too; a set found only there is rebuilt from it without
+        contacting any target: journaled results are there, other jobs are
+        not attached (status ``None``); :meth:`retrieve_job_set` with a
+        provider follows them.
 
         Args:
             name: Only the sets of this name.
@@ -471,6 +476,8 @@ class JobManager:
             since: Only the sets run at or after this time.
             until: Only the sets run at or before this time. Naive datetimes
                 are local time.
+            from_journal: Add the sets of the journal, run by this process or
+                another.
 
         Returns:
             The job sets, oldest first.
@@ -495,7 +502,7 @@ class JobManager:
         with self._lock:
             job_sets = [job_set for job_set in self._job_sets if keep(job_set)]
             known = {job_set.job_set_id() for job_set in self._job_sets}
-        journal = self.journal
+        journal = self.journal if from_journal else None
         if journal is None:
             return job_sets
         try:

@@ -70,7 +70,7 @@ def list_command(args: argparse.Namespace) -> int:
         records = {r.job_set_id: r for r in journal.job_sets(name=args.name, tags=tags)}
         job_sets = [
             job_set
-            for job_set in manager.job_sets(name=args.name, tags=tags)
+            for job_set in manager.job_sets(name=args.name, tags=tags, from_journal=True)
             if job_set.job_set_id() in records
         ]
         if not job_sets:
