@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from qiskit import transpile
+from qiskit.providers import JobStatus
 from qiskit.providers.basic_provider import BasicSimulator
 from qiskit_aer import AerSimulator
 from qiskit_ibm_runtime import Batch
@@ -19,6 +20,7 @@ from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
 from helpers import basis_circuit, expected_key
 from managedjob import IBMQJobManager, ManagedBackend, ManagedJob, UnsupportedRunOptionError
+from managedjob.testing import FakeClock, ScriptedBackend
 
 SHOTS = 100
 
@@ -118,3 +120,58 @@ def test_job_sets_are_this_managers_even_when_the_script_ran_before() -> None:
     with IBMQJobManager() as job_manager:
         found = job_manager.job_sets(name="foo", from_journal=True)
         assert [s.job_set_id() for s in found] == [first.job_set_id(), second.job_set_id()]
+
+
+def test_a_refresh_keeps_the_jobs_still_running_and_results_wait_for_them() -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock, run_time=30.0)
+    circuits = [basis_circuit(i) for i in range(4)]
+    with IBMQJobManager(clock=clock) as job_manager:
+        job_set = job_manager.run(circuits, backend=backend, max_experiments_per_job=2, shots=20)
+        job_set.managed_jobs()[0].future.result(timeout=30)  # submitted, not finished
+        assert job_set.statuses()[0] is not JobStatus.DONE
+        again = job_manager.retrieve_job_set(job_set.job_set_id(), refresh=True)
+        results = again.results()  # waits (on the fake clock) instead of giving up
+    assert results.success
+    assert [results.get_counts(i) for i in range(4)] == [{expected_key(i): 20} for i in range(4)]
+    assert backend.run_calls == 2  # nothing was submitted again
+
+
+def test_a_refresh_reattaches_a_rebuilt_sets_jobs_through_its_backend() -> None:
+    clock = FakeClock()
+    backend = ScriptedBackend(clock=clock, run_time=30.0)
+    circuits = [basis_circuit(i) for i in range(4)]
+    with IBMQJobManager(clock=clock) as first:
+        job_set = first.run(circuits, backend=backend, max_experiments_per_job=2, shots=20)
+        job_set.managed_jobs()[1].future.result(timeout=30)
+        with IBMQJobManager(clock=clock) as second:
+            # Rebuilt from the journal without a provider: its jobs are not attached.
+            detached = second.retrieve_job_set(job_set.job_set_id())
+            assert detached.statuses() == [None, None]
+            refreshed = second.retrieve_job_set(
+                job_set.job_set_id(), provider=backend, refresh=True
+            )
+            assert refreshed is not detached
+            results = refreshed.results()
+    assert results.success
+    assert [results.get_counts(i) for i in range(4)] == [{expected_key(i): 20} for i in range(4)]
+    assert backend.run_calls == 2
+
+
+def test_a_refresh_right_after_run_on_aer_loses_nothing() -> None:
+    """Aer cannot retrieve jobs by id: a refresh keeps the ones this process follows."""
+    circuits = [basis_circuit(i) for i in range(6)]
+    for _ in range(5):
+        with IBMQJobManager() as job_manager:
+            job_set = job_manager.run(
+                circuits, backend=AerSimulator(), max_experiments_per_job=2, shots=2000
+            )
+            again = job_manager.retrieve_job_set(job_set.job_set_id(), refresh=True)
+            results = again.results()
+            assert results.success
+            assert [results.get_counts(i) for i in range(6)] == [
+                {expected_key(i): 2000} for i in range(6)
+            ]
+        with IBMQJobManager() as other:  # every result reached the journal
+            journaled = other.retrieve_job_set(job_set.job_set_id()).results()
+            assert journaled.success and journaled.get_counts(5) == {expected_key(5): 2000}

@@ -32,15 +32,20 @@ from managedjob._job_set import (
 from managedjob._journal import Journal, JournalError, JournalPolicy
 from managedjob._limits import ADAPTIVE_MAXIMUM
 from managedjob._managed_job import CheckedRun
+from managedjob._manager_sets import (
+    JobSetFilter,
+    flush_journal,
+    followed_jobs,
+    rebuild_job_set,
+    select_job_sets,
+)
 from managedjob._report import format_manager_report
-from managedjob._restore import restore_job_set
 from managedjob._retry import RetryPolicy
 from managedjob._split import Budget, effective_max_experiments, plan_slices
 from managedjob._wait import Clock, PollPolicy
 from managedjob.exceptions import (
     InvalidInputError,
     JobManagerInvalidStateError,
-    UnknownJobSetError,
 )
 from managedjob.targets import Target, resolve_target
 
@@ -486,40 +491,16 @@ class JobManager:
             JournalError: If the journal cannot be read and ``journal_required``
                 is true.
         """
-        start = None if since is None else since.timestamp()
-        stop = None if until is None else until.timestamp()
-        wanted = set(tags or ())
-
-        def keep(job_set: ManagedJobSet) -> bool:
-            moment = job_set._created_at.timestamp()
-            return (
-                (name is None or job_set.name() == name)
-                and wanted.issubset(job_set.tags())
-                and (start is None or moment >= start)
-                and (stop is None or moment <= stop)
-            )
-
         with self._lock:
-            job_sets = [job_set for job_set in self._job_sets if keep(job_set)]
-            known = {job_set.job_set_id() for job_set in self._job_sets}
+            mine = list(self._job_sets)
         journal = self.journal if from_journal else None
-        if journal is None:
-            return job_sets
-        try:
-            records = journal.job_sets(name=name, tags=tags, since=since, until=until)
-        except JournalError as err:
-            JournalPolicy(self._journal_required).failed(err, "Cannot list the journaled job sets")
-            return job_sets
-        for record in records:
-            if record.job_set_id in known:
-                continue
-            job_set = self._new_job_set(short_id=record.job_set_id)
-            try:
-                restore_job_set(job_set, journal, provider=None)
-            except UnknownJobSetError:  # deleted meanwhile
-                continue
-            job_sets.append(job_set)
-        return sorted(job_sets, key=lambda job_set: job_set._created_at)
+        return select_job_sets(
+            mine,
+            JobSetFilter(name, tuple(tags or ()), since, until),
+            journal,
+            self._journal_required,
+            lambda job_set_id: self._new_job_set(short_id=job_set_id),
+        )
 
     def retrieve_job_set(
         self, job_set_id: str, provider: Any = None, refresh: bool = False
@@ -542,7 +523,13 @@ class JobManager:
                 a journaled set; unfinished jobs are then not attached. A
                 provider that can run circuits is where
                 :meth:`ManagedJobSet.retry_failed` runs by default.
-            refresh: Rebuild the set even if it is known.
+            refresh: Look a known set's jobs up again. Jobs this process
+                follows (submitted, being submitted, or failed to submit)
+                are kept as they are; if every job is, the known set is
+                returned. Otherwise the set is rebuilt, after the journal's
+                queued writes are written, and its jobs re-attached through
+                ``provider`` or, if none is given, the backend the set ran
+                on; only a job neither knows is lost.
 
         Returns:
             The job set.
@@ -557,31 +544,25 @@ class JobManager:
         if not isinstance(job_set_id, str) or not job_set_id:
             raise InvalidInputError(f"job_set_id must be a non-empty str, not {job_set_id!r}")
         with self._lock:
-            for known in self._job_sets:
-                if known.job_set_id() == job_set_id and not refresh:
-                    return known
+            known = next((s for s in self._job_sets if s.job_set_id() == job_set_id), None)
+        if known is not None and not refresh:
+            return known
+        followed = followed_jobs(known) if known is not None else None
+        if known is not None and provider is None:  # look up through where the set ran
+            provider = known._state.backend
+        journal = self.journal
+        flush_journal(journal, self._journal_required)  # a rebuild reads every write
         # A refresh replaces the known set only once the new one is built: a
         # rebuild that fails leaves the manager with the set it had.
-        job_set = self._new_job_set(short_id=job_set_id)
-        journal = self.journal
-        journaled = False
-        if journal is not None:
-            try:
-                journaled = journal.job_set(job_set_id) is not None
-            except JournalError as err:
-                JournalPolicy(self._journal_required).failed(
-                    err, f"Cannot look job set {job_set_id} up in the journal"
-                )
-        if journal is not None and journaled:
-            restore_job_set(job_set, journal, provider)
-        elif provider is None:
-            where = f"in the journal {journal.path}" if journal is not None else "(no journal)"
-            raise UnknownJobSetError(
-                f"{job_set_id} is not a known job set: it is not {where}, and no provider was "
-                "given to look it up by tag."
-            )
-        else:
-            job_set.retrieve_jobs(provider=provider, refresh=refresh)
+        job_set = rebuild_job_set(
+            job_set_id,
+            lambda: self._new_job_set(short_id=job_set_id),
+            journal,
+            self._journal_required,
+            provider,
+            refresh,
+            followed,
+        )
         with self._lock:
             self._job_sets[:] = [s for s in self._job_sets if s.job_set_id() != job_set_id]
             self._job_sets.append(job_set)

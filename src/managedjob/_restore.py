@@ -11,6 +11,7 @@ are used; later records go through the set's recorder.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from qiskit.providers import JobStatus, JobV1
@@ -203,13 +204,19 @@ def _unrecorded_reason(span: str, job_set_id: str, has_circuits: bool, asked: st
     )
 
 
-def restore_job_set(job_set: ManagedJobSet, journal: Journal, provider: Any) -> None:
+def restore_job_set(
+    job_set: ManagedJobSet,
+    journal: Journal,
+    provider: Any,
+    known_jobs: Mapping[str, JobV1] | None = None,
+) -> None:
     """Rebuild ``job_set`` (a new, empty set with the right id) from the journal.
 
     Journaled final states and results are served from the journal; jobs
-    without one are re-attached through ``provider`` when it can find them;
-    the others are lost (or, with no provider, not attached) and report
-    status ``None`` with an error message saying why.
+    without one are re-attached from ``known_jobs`` (the jobs this process
+    follows, by id), else through ``provider`` when it can find them; the
+    others are lost (or, with no provider, not attached) and report status
+    ``None`` with an error message saying why.
 
     Raises:
         IBMQJobManagerUnknownJobSet: If the set is not journaled.
@@ -263,6 +270,10 @@ def restore_job_set(job_set: ManagedJobSet, journal: Journal, provider: Any) -> 
                 error=stored_attempt.error,
                 has_result=stored_attempt.has_result,
             )
+        elif known_jobs and stored_attempt.job_id in known_jobs:
+            final = False
+            mjob.job = known_jobs[stored_attempt.job_id]
+            to_watch.append(mjob)
         elif provider is None:
             final = False
             detached = stored_attempt.job_id
