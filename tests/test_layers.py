@@ -28,7 +28,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("managedjob._managed_job", "managedjob._watch"),
     ("managedjob._journal",),
     ("managedjob._results", "managedjob._report", "managedjob._job_set", "managedjob._restore"),
-    ("managedjob._manager", "managedjob._manager_sets", "managedjob._managed_backend"),
+    ("managedjob._manager_sets", "managedjob._manager_exit"),
+    ("managedjob._manager", "managedjob._managed_backend"),
     ("managedjob.cli", "managedjob", "managedjob.__main__"),
 ]
 # Used by nothing in the product; may use everything but the CLI.

@@ -5,9 +5,13 @@ Each test is written the way those scripts use the API: only the import changed.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -175,3 +179,88 @@ def test_a_refresh_right_after_run_on_aer_loses_nothing() -> None:
         with IBMQJobManager() as other:  # every result reached the journal
             journaled = other.retrieve_job_set(job_set.job_set_id()).results()
             assert journaled.success and journaled.get_counts(5) == {expected_key(5): 2000}
+
+
+SUBMIT_AND_EXIT = """
+from qiskit import QuantumCircuit
+from qiskit_aer import AerSimulator
+from managedjob import IBMQJobManager
+
+circuits = []
+for i in range(12):
+    circuit = QuantumCircuit(4, name=f"basis_{i}")
+    for qubit in range(4):
+        if (i >> qubit) & 1:
+            circuit.x(qubit)
+    circuit.measure_all()
+    circuits.append(circuit)
+job_manager = IBMQJobManager()
+job_set = job_manager.run(
+    circuits, backend=AerSimulator(), name="exit-early", max_experiments_per_job=1, shots=5000
+)
+print(job_set.job_set_id(), flush=True)
+"""
+
+
+def test_a_script_that_exits_right_after_run_leaves_every_result_for_the_next(
+    tmp_path: Path,
+) -> None:
+    """Submit in one process, retrieve in another: ten times, nothing lost."""
+    journal = tmp_path / "journal.sqlite3"
+    env = {**os.environ, "MANAGEDJOB_JOURNAL": str(journal), "PYTHONWARNINGS": "error"}
+    outcomes: list[subprocess.CompletedProcess[str]] = []
+    for _ in range(5):  # two scripts at a time
+        pair = [
+            subprocess.Popen(
+                [sys.executable, "-c", SUBMIT_AND_EXIT],
+                env=env,
+                cwd=tmp_path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for process in pair:
+            stdout, stderr = process.communicate(timeout=120)
+            outcomes.append(
+                subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+            )
+    assert [outcome.returncode for outcome in outcomes] == [0] * 10, outcomes[0].stderr
+    assert not [
+        o.stderr for o in outcomes if "Unable to submit" in o.stderr or "Traceback" in o.stderr
+    ]
+    with IBMQJobManager(journal=journal) as other:
+        for outcome in outcomes:
+            job_set = other.retrieve_job_set(outcome.stdout.strip())
+            results = job_set.results()
+            assert results.success, job_set.report()
+            assert [results.get_counts(i) for i in range(12)] == [
+                {format(i, "04b"): 5000} for i in range(12)
+            ]
+    # Each script said what it waited for, when it had to wait.
+    told = [o.stderr for o in outcomes if "managedjob: the process is ending" in o.stderr]
+    assert all("every job id and result is journaled" in text for text in told)
+
+
+def test_the_exit_wait_is_bounded_and_says_what_it_could_not_finish(tmp_path: Path) -> None:
+    script = SUBMIT_AND_EXIT.replace("shots=5000", "shots=200_000")
+    env = {
+        **os.environ,
+        "MANAGEDJOB_JOURNAL": str(tmp_path / "journal.sqlite3"),
+        "MANAGEDJOB_EXIT_TIMEOUT": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "waiting up to 0 s" in done.stderr
+    assert "did not finish in time and are lost with this process" in done.stderr
+    assert "retry_failed() reruns them" in done.stderr
+    assert all(path.name.startswith("journal.sqlite3") for path in tmp_path.iterdir())

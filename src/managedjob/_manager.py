@@ -32,6 +32,7 @@ from managedjob._job_set import (
 from managedjob._journal import Journal, JournalError, JournalPolicy
 from managedjob._limits import ADAPTIVE_MAXIMUM
 from managedjob._managed_job import CheckedRun
+from managedjob._manager_exit import register_for_exit
 from managedjob._manager_sets import (
     JobSetFilter,
     flush_journal,
@@ -177,6 +178,7 @@ class JobManager:
         self._job_sets: list[ManagedJobSet] = []
         self._lock = threading.Lock()
         self._closed = False
+        register_for_exit(self)  # finishes submissions and in-process jobs at exit
 
     # ------------------------------------------------------------------ lifecycle
 
