@@ -11,6 +11,10 @@ from typing import Any
 import platformdirs
 import pytest
 
+# A test that leaves a submission blocked must not hold the run's exit for
+# the default five minutes (see managedjob._manager_exit).
+os.environ.setdefault("MANAGEDJOB_EXIT_TIMEOUT", "20")
+
 # ---------------------------------------------------------------- journal
 
 
