@@ -264,3 +264,43 @@ def test_the_exit_wait_is_bounded_and_says_what_it_could_not_finish(tmp_path: Pa
     assert "did not finish in time and are lost with this process" in done.stderr
     assert "retry_failed() reruns them" in done.stderr
     assert all(path.name.startswith("journal.sqlite3") for path in tmp_path.iterdir())
+
+
+SUBMIT_REMOTE_AND_EXIT = """
+from qiskit import QuantumCircuit
+from managedjob import IBMQJobManager
+from managedjob.testing import ScriptedBackend
+
+circuits = []
+for i in range(6):
+    circuit = QuantumCircuit(1, name=f"c{i}")
+    circuit.measure_all()
+    circuits.append(circuit)
+job_manager = IBMQJobManager(max_parallel_submits=2)
+backend = ScriptedBackend(submit_latency=0.2, run_time=3600.0)  # a slow remote device
+job_set = job_manager.run(circuits, backend=backend, max_experiments_per_job=1, shots=10)
+print(job_set.job_set_id(), flush=True)
+"""
+
+
+def test_a_script_on_a_remote_target_records_every_job_id_before_it_ends(
+    tmp_path: Path,
+) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    env = {**os.environ, "MANAGEDJOB_JOURNAL": str(journal)}
+    done = subprocess.run(
+        [sys.executable, "-c", SUBMIT_REMOTE_AND_EXIT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "submission(s) to finish" in done.stderr  # it said what it waited for
+    with IBMQJobManager(journal=journal) as other:
+        job_set = other.retrieve_job_set(done.stdout.strip())
+        messages = [mjob.error_message() or "" for mjob in job_set.managed_jobs()]
+    # Every job id is journaled: each job is known, only not attached (no provider given).
+    assert len(messages) == 6
+    assert all("is not attached to its target" in message for message in messages), messages
