@@ -277,7 +277,7 @@ for i in range(6):
     circuit.measure_all()
     circuits.append(circuit)
 job_manager = IBMQJobManager(max_parallel_submits=2)
-backend = ScriptedBackend(submit_latency=0.2, run_time=3600.0)  # a slow remote device
+backend = ScriptedBackend(submit_latency=1.0, run_time=3600.0)  # a slow remote device
 job_set = job_manager.run(circuits, backend=backend, max_experiments_per_job=1, shots=10)
 print(job_set.job_set_id(), flush=True)
 """
