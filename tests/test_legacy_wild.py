@@ -268,7 +268,7 @@ def test_the_exit_wait_is_bounded_and_says_what_it_could_not_finish(tmp_path: Pa
 
 SUBMIT_REMOTE_AND_EXIT = """
 from qiskit import QuantumCircuit
-from managedjob import IBMQJobManager
+from managedjob import IBMQJobManager, SystemClock
 from managedjob.testing import ScriptedBackend
 
 circuits = []
@@ -277,7 +277,8 @@ for i in range(6):
     circuit.measure_all()
     circuits.append(circuit)
 job_manager = IBMQJobManager(max_parallel_submits=2)
-backend = ScriptedBackend(submit_latency=1.0, run_time=3600.0)  # a slow remote device
+# A slow remote device: each submission takes 0.3 s of real time.
+backend = ScriptedBackend(clock=SystemClock(), submit_latency=0.3, run_time=3600.0)
 job_set = job_manager.run(circuits, backend=backend, max_experiments_per_job=1, shots=10)
 print(job_set.job_set_id(), flush=True)
 """
