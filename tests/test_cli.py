@@ -649,3 +649,33 @@ def test_retry_takes_the_circuit_files_the_journal_lacks(tmp_path: Path) -> None
     assert [(e["index"], e["counts"]) for e in written] == [
         (e["index"], e["counts"]) for e in first
     ]
+
+
+def test_a_job_done_with_a_failed_result_counts_as_failed(tmp_path: Path) -> None:
+    """Aer reports DONE for a job whose result failed: the summary says failed."""
+    heavy = tmp_path / "heavy.qasm"  # too big for a statevector: Aer's result fails
+    heavy.write_text(
+        'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[40];\ncreg c[40];\n'
+        "h q;\nt q[0];\nmeasure q -> c;\n"
+    )
+    proc = managedjob(
+        "run",
+        str(EXAMPLES / "ghz.qasm"),
+        str(heavy),
+        "--backend",
+        "aer",
+        "--max-experiments-per-job",
+        "1",
+        "--out",
+        "out.json",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "1 done, 1 failed" in proc.stdout, proc.stdout
+    job_set_id = json.loads((tmp_path / "out.json").read_text())["job_set_id"]
+    status = managedjob("status", job_set_id, cwd=tmp_path)
+    assert "1 done, 1 failed" in status.stdout, status.stdout
+    report = managedjob("report", job_set_id, cwd=tmp_path)
+    assert "Failed jobs: 1" in report.stdout
+    # The failure is said once, not once for the job and again for its experiment.
+    assert report.stdout.count("Insufficient memory") == 1, report.stdout

@@ -262,3 +262,36 @@ def test_basic_simulator_runs_one_job_at_a_time(manager: JobManager) -> None:
             continue
         assert results.get_counts(index) == {expected_key(name): 20}
     assert job_set.managed_jobs()[3].submit_error is not None
+
+
+def test_an_aer_job_done_with_a_failed_result_is_failed_and_retried() -> None:
+    """Aer says DONE for a job whose result failed; everything else says failed."""
+    from qiskit import QuantumCircuit
+    from qiskit.providers import JobStatus
+    from qiskit_aer import AerSimulator
+
+    non_clifford = QuantumCircuit(1, name="tgate")
+    non_clifford.t(0)
+    non_clifford.measure_all()
+    clifford = QuantumCircuit(1, name="hgate")
+    clifford.h(0)
+    clifford.measure_all()
+    with JobManager(journal=False) as manager:
+        job_set = manager.run(
+            [clifford, non_clifford],
+            AerSimulator(method="stabilizer"),  # cannot run a T gate
+            max_experiments_per_job=1,
+            shots=10,
+        )
+        with pytest.warns(UserWarning, match="invalid instructions"):
+            assert not job_set.results().success
+        assert job_set.statuses() == [JobStatus.DONE, JobStatus.ERROR]
+        assert "Failed jobs: 1" in job_set.report()
+        message = job_set.error_messages() or ""
+        assert message.count("invalid instructions") == 1, message
+        retried = job_set.retry_failed(backend=AerSimulator())
+        results = job_set.results()
+    assert len(retried) == 1
+    assert results.success
+    assert job_set.statuses() == [JobStatus.DONE, JobStatus.DONE]
+    assert sum(results.get_counts("tgate").values()) == 10

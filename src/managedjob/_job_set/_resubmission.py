@@ -66,6 +66,9 @@ def needs_retry(mjob: ManagedJob) -> bool:
             err,
         )
         return False
+    if status is JobStatus.DONE:  # ran, but a result that failed is a failure too
+        raw = mjob._raw_result
+        return raw is not None and not raw.success
     return status in (JobStatus.ERROR, JobStatus.CANCELLED)
 
 

@@ -73,12 +73,28 @@ def experiment_name(experiment: object) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _said(text: str) -> str:
+    """The words of a failure, without the ``ERROR:`` prefix simulators put before them."""
+    text = text.strip()
+    return text[len("ERROR:") :].strip() if text.upper().startswith("ERROR:") else text
+
+
 def describe_failure(result: Result) -> str:
-    """Return what a failed result says: its status, then each failed experiment."""
-    lines = [f"Job failed: {result.status}" if result.status else "Job failed."]
+    """Return what a failed result says: its status, then each failed experiment.
+
+    Each text is said once: a job status that only repeats what its failed
+    experiments say (as Aer's does) is left out.
+    """
+    status = str(result.status or "").strip()
+    failed: list[str] = []
+    texts: list[str] = []
     for index, experiment in enumerate(result.results):
         if not experiment.success:
             name = experiment_name(experiment)
             label = f"experiment {index}" + (f" ({name})" if name else "")
-            lines.append(f"{label}: {getattr(experiment, 'status', None) or 'failed'}")
-    return "\n".join(lines)
+            text = str(getattr(experiment, "status", None) or "failed")
+            failed.append(f"{label}: {text}")
+            texts.append(_said(text))
+    repeats = bool(texts) and all(text and text in status for text in texts)
+    header = "Job failed." if not status or repeats else f"Job failed: {status}"
+    return "\n".join([header, *failed])

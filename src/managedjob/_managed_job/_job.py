@@ -284,8 +284,10 @@ class ManagedJob(SliceBookkeeping):
         Returns:
             ``JobStatus.INITIALIZING`` while the job is being submitted,
             ``JobStatus.CANCELLED`` if it was cancelled before submission, the
-            job's status once it exists, or ``None`` (with a warning) if the
-            submission failed or the status query raised.
+            job's status once it exists (``JobStatus.ERROR`` for a job that
+            reports ``DONE`` but whose fetched result failed), or ``None``
+            (with a warning) if the submission failed or the status query
+            raised.
         """
         if self.submit_error is not None or self._lost_reason is not None:
             return None
@@ -295,19 +297,21 @@ class ManagedJob(SliceBookkeeping):
         if job is None:
             return JobStatus.INITIALIZING
         known = self._known_final(job)
-        if known is not None:
-            return known
-        try:
-            status = job.status()
-        except Exception as err:
-            warn(
-                f"Unable to retrieve job status for experiments "
-                f"{self.start_index}-{self.end_index}, job ID={job_id(job)}: {err}"
-            )
-            return None
-        if status in FINAL_STATES:
-            self._final = (job, status)
-        return status
+        if known is None:
+            try:
+                known = job.status()
+            except Exception as err:
+                warn(
+                    f"Unable to retrieve job status for experiments "
+                    f"{self.start_index}-{self.end_index}, job ID={job_id(job)}: {err}"
+                )
+                return None
+            if known in FINAL_STATES:
+                self._final = (job, known)
+        raw = self._raw_result
+        if known is JobStatus.DONE and raw is not None and not raw.success:
+            return JobStatus.ERROR  # the job ran, but its result says it failed
+        return known
 
     def result(
         self, timeout: float | None = None, partial: bool = False, refresh: bool = False
