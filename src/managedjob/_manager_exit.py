@@ -90,13 +90,25 @@ def _in_process(job_set: ManagedJobSet) -> bool:
 
 
 def _needs_fetching(mjob: ManagedJob) -> bool:
-    """Whether a job's result is still to be fetched (and so journaled)."""
+    """Whether a job is not settled yet: its result not fetched and handed to its journal."""
     return (
         mjob.job is not None
         and not isinstance(mjob.job, CompletedJob)  # served from memory or the journal
-        and mjob._raw_result is None
-        and mjob._result_error is None
+        and not mjob._done_fired
     )
+
+
+def _settle(mjob: ManagedJob, timeout: float) -> bool:
+    """Fetch a job's result and wait until its observers (the journal) have it."""
+    settled = threading.Event()
+    mjob.add_done_callback(lambda _: settled.set())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            mjob.result(timeout=timeout, partial=True)
+        except Exception:  # a timeout; a failed job's record shows its failure
+            return False
+    return settled.wait(timeout)
 
 
 def _unfinished(job_set: ManagedJobSet) -> tuple[int, int]:
@@ -113,6 +125,13 @@ def _unfinished(job_set: ManagedJobSet) -> tuple[int, int]:
 
 
 def _finish_at_exit() -> None:
+    try:
+        _finish()
+    except Exception:  # never let the hook break the interpreter's exit
+        logger.debug("Finishing the job sets at exit failed.", exc_info=True)
+
+
+def _finish() -> None:
     job_sets: list[ManagedJobSet] = []
     journals: dict[int, Any] = {}
     for manager in list(_LIVE_MANAGERS):
@@ -125,6 +144,8 @@ def _finish_at_exit() -> None:
     submitting = sum(c[0] for c in counts)
     running = sum(c[1] for c in counts)
     if not submitting and not running:
+        for journal, required in journals.values():
+            flush_journal(journal, required)
         return
     timeout = _timeout()
     deadline = time.monotonic() + timeout
@@ -152,15 +173,9 @@ def _finish_at_exit() -> None:
                     if future is not None and not future.done():
                         left.append(span)  # still being submitted
                     continue
-                if not local or not _needs_fetching(mjob):
-                    continue
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    try:
-                        mjob.result(timeout=max(0.0, deadline - time.monotonic()), partial=True)
-                    except Exception:  # a timeout; a failed job's record shows its failure
-                        if _needs_fetching(mjob):
-                            left.append(span)
+                left_time = max(0.0, deadline - time.monotonic())
+                if local and _needs_fetching(mjob) and not _settle(mjob, left_time):
+                    left.append(span)
         for journal, required in journals.values():
             flush_journal(journal, required)
     except KeyboardInterrupt:
