@@ -679,3 +679,74 @@ def test_a_job_done_with_a_failed_result_counts_as_failed(tmp_path: Path) -> Non
     assert "Failed jobs: 1" in report.stdout
     # The failure is said once, not once for the job and again for its experiment.
     assert report.stdout.count("Insufficient memory") == 1, report.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "backend", "message"),
+    [
+        (
+            'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[10];\ncreg c[10];\n'
+            "h q[0];\nmeasure q -> c;\n",
+            "fake:manila",
+            "circuit 'case' (number 0) has 10 qubits, but fake_manila has 5",
+        ),
+        ("", "aer", "case.qasm: the file is empty: it holds no circuit"),
+        (
+            'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\nh q[0];\n',
+            "aer",
+            "circuit 'case' (number 0) has no measurements, so it would give no counts",
+        ),
+    ],
+)
+def test_a_users_mistake_is_one_line_before_anything_is_submitted(
+    tmp_path: Path, content: str, backend: str, message: str
+) -> None:
+    (tmp_path / "case.qasm").write_text(content)
+    proc = managedjob("run", "case.qasm", "--backend", backend, cwd=tmp_path)
+    assert_one_line_error(proc)
+    assert message in proc.stderr
+    assert "submitting" not in proc.stderr
+    assert not (tmp_path / "journal.sqlite3").exists()  # nothing was run
+    with_debug = managedjob("--debug", "run", "case.qasm", "--backend", backend, cwd=tmp_path)
+    assert with_debug.returncode != 0 and "Traceback" in with_debug.stderr
+
+
+def test_version_and_the_fake_devices_qiskit_ibm_runtime_ships(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    shown = managedjob("--version", cwd=tmp_path)
+    assert shown.returncode == 0 and shown.stdout.strip() == f"managedjob {version('managedjob')}"
+    unknown = managedjob(
+        "run", str(EXAMPLES / "ghz.qasm"), "--backend", "fake:nowhere", cwd=tmp_path
+    )
+    assert_one_line_error(unknown)
+    assert "sherbrooke" in unknown.stderr and "torino" in unknown.stderr
+    assert "providerforbackend" not in unknown.stderr
+    ran = managedjob(
+        "run", str(EXAMPLES / "ghz.qasm"), "--backend", "fake:sherbrooke", "--shots", "64",
+        "--out", "c.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "1 experiment in 1 job" in ran.stderr  # not "1 experiments in 1 jobs"
+    assert json.loads((tmp_path / "c.json").read_text())["backend"] == "fake_sherbrooke"
+
+
+def test_output_cut_short_by_the_reader_ends_quietly(
+    journaled: Journaled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from managedjob.cli import main
+
+    monkeypatch.setenv("MANAGEDJOB_JOURNAL", str(journaled.journal))
+    read, write = os.pipe()
+    os.close(read)  # the reader went away, as `| head -1` does
+    closed = os.fdopen(write, "w")
+    monkeypatch.setattr(sys, "stdout", closed)
+    assert main(["list"]) == 0
+    closed.close()  # what was left is dropped, with no error
+
+
+def test_messages_keep_their_quotes() -> None:
+    from managedjob.cli._errors import one_line
+
+    assert one_line(ValueError("'4' is the start of '7'")) == "'4' is the start of '7'"
+    assert one_line(KeyError("missing")) == "missing"

@@ -12,14 +12,16 @@ on the sets kept there, from this process or another.
 
 Exit codes: 0 on success, 1 when some experiments have no results (or some
 jobs could not be cancelled), 2 for bad usage or input (an unknown job set
-included), 130 when interrupted. Errors are one line on stderr; ``--debug``
-shows the traceback too.
+included) and for any other error, 130 when interrupted. Errors are one
+line on stderr; ``--debug`` shows the traceback too. Output cut short by a
+reader that went away (``managedjob list | head -1``) ends quietly with 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -63,14 +65,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.debug:
         warnings.showwarning = _show_warning
     try:
-        return command(args)
+        code = command(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at the interpreter's exit
+        return code
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (``managedjob list | head -1``): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (CliError, JobManagerError, OSError) as err:
         if args.debug:
             raise
         print(f"managedjob: error: {one_line(err)}", file=sys.stderr)
+        return 2
+    except Exception as err:  # anything else: still one line, the traceback on request
+        if args.debug:
+            raise
+        print(
+            f"managedjob: error: {type(err).__name__}: {one_line(err)} "
+            "(--debug shows the traceback)",
+            file=sys.stderr,
+        )
         return 2
     finally:
         warnings.showwarning = shown

@@ -113,6 +113,26 @@ def _basic() -> Any:
     return BasicSimulator()
 
 
+def fake_devices(fake_provider: Any) -> dict[str, type]:
+    """Return the fake devices qiskit-ibm-runtime ships, by device name (``sherbrooke``).
+
+    Every ``FakeBackendV2`` of ``fake_provider``: retired devices
+    (``FakeManilaV2`` is ``manila``) and current ones (``FakeSherbrooke``,
+    ``FakeTorino``) alike.
+    """
+    from qiskit.providers import BackendV2
+
+    devices: dict[str, type] = {}
+    for attr in sorted(dir(fake_provider)):
+        cls = getattr(fake_provider, attr)
+        if not (attr.startswith("Fake") and isinstance(cls, type) and issubclass(cls, BackendV2)):
+            continue
+        if attr in ("FakeBackendV2", "FakeBackend"):
+            continue
+        devices.setdefault(attr[4:].removesuffix("V2").lower(), cls)
+    return devices
+
+
 def _fake(name: str) -> Any:
     try:
         from qiskit_ibm_runtime import fake_provider
@@ -120,11 +140,7 @@ def _fake(name: str) -> Any:
         raise CliError(
             "fake backends need qiskit-ibm-runtime (pip install qiskit-ibm-runtime)"
         ) from err
-    classes = {
-        attr[4:-2].lower(): getattr(fake_provider, attr)
-        for attr in dir(fake_provider)
-        if attr.startswith("Fake") and attr.endswith("V2") and attr != "FakeBackendV2"
-    }
+    classes = fake_devices(fake_provider)
     wanted = name.lower().removeprefix("fake_").removeprefix("fake").removesuffix("v2")
     if wanted not in classes:
         raise CliError(f"unknown fake backend {name!r}; known: {', '.join(sorted(classes))}")

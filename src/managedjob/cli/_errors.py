@@ -15,6 +15,7 @@ def one_line(err: BaseException | Warning | str) -> str:
     message = getattr(err, "message", None)
     text = message if isinstance(message, str) else str(err)
     text = " ".join(text.split())
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+    quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in "'\""
+    if quoted and text[0] not in text[1:-1]:  # one quoted whole, not 'a' ... 'b'
         text = text[1:-1]
     return text or type(err).__name__

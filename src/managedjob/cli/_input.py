@@ -44,6 +44,8 @@ def _load_qasm(path: Path) -> QuantumCircuit:
     head = "\n".join(
         line for line in text.splitlines() if line.strip() and not line.strip().startswith("//")
     )
+    if not head:
+        raise CliError(f"{path}: the file is empty: it holds no circuit")
     if head.lstrip().startswith("OPENQASM 3"):
         try:
             from qiskit import qasm3
@@ -65,7 +67,23 @@ def _load_qasm(path: Path) -> QuantumCircuit:
             # The parser says "<input>:LINE,COL: ..."; name the file instead.
             raise CliError(f"{path}: {one_line(err).replace('<input>:', 'line ', 1)}") from err
     circuit.name = path.stem
+    if circuit.num_qubits == 0:
+        raise CliError(f"{path}: the circuit has no qubits")
     return circuit
+
+
+def check_measured(circuits: Sequence[QuantumCircuit]) -> None:
+    """Refuse circuits that measure nothing: their jobs would give no counts.
+
+    Raises:
+        CliError: Naming the first such circuit (and its index when unnamed).
+    """
+    for index, circuit in enumerate(circuits):
+        if not any(instruction.operation.name == "measure" for instruction in circuit.data):
+            raise CliError(
+                f"circuit {circuit.name!r} (number {index}) has no measurements, so it would "
+                "give no counts: measure its qubits (for example 'measure q -> c;')"
+            )
 
 
 def _load_qpy(path: Path) -> list[QuantumCircuit]:
@@ -104,4 +122,5 @@ def load_circuits(paths: Sequence[str]) -> list[QuantumCircuit]:
             raise CliError(f"{path}: not a circuit file ({', '.join(CIRCUIT_SUFFIXES)})")
     if not circuits:
         raise CliError("the files hold no circuits")
+    check_measured(circuits)
     return circuits

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from importlib.metadata import PackageNotFoundError, version
 
 from managedjob._journal import ENV_VAR
 from managedjob.cli._backends import backend_choices
@@ -20,6 +21,13 @@ from managedjob.cli._run import DEFAULT_PER_JOB, run_command
 __all__ = ["build_parser"]
 
 
+def _version() -> str:
+    try:
+        return version("managedjob")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the command's argument parser."""
     choices = backend_choices()
@@ -28,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run circuit files as one managed set of jobs, and follow job sets.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--version", action="version", version=f"managedjob {_version()}")
     journal_help = (
         f"the journal file (default: ${ENV_VAR}, else journal.sqlite3 in the user data directory)"
     )

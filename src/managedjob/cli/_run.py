@@ -11,9 +11,10 @@ from qiskit import QuantumCircuit, transpile
 
 from managedjob._manager import JobManager
 from managedjob.cli._backends import make_backend
+from managedjob.cli._errors import CliError
 from managedjob.cli._input import load_circuits
 from managedjob.cli._interrupt import interrupted, wait_with_progress
-from managedjob.cli._output import check_out, print_summary, write_results_file
+from managedjob.cli._output import check_out, plural, print_summary, write_results_file
 from managedjob.cli._sets import journal_path
 
 __all__ = ["DEFAULT_PER_JOB", "prepare", "run_command"]
@@ -29,8 +30,22 @@ def prepare(
 
     Backends with a coupling map always get transpiled circuits; simulators
     only when a circuit uses an operation they do not support.
+
+    Raises:
+        CliError: If a circuit has more qubits than a device (a backend with
+            a coupling map), naming the circuit.
     """
     target = getattr(backend, "target", None)
+    width = getattr(backend, "num_qubits", None)
+    # A device (it has a coupling map) has so many qubits; simulators such as
+    # Aer pick a method per circuit and may run wider ones.
+    if target is not None and target.build_coupling_map() is not None and width:
+        for index, circuit in enumerate(circuits):
+            if circuit.num_qubits > width:
+                raise CliError(
+                    f"circuit {circuit.name!r} (number {index}) has {circuit.num_qubits} "
+                    f"qubits, but {getattr(backend, 'name', type(backend).__name__)} has {width}"
+                )
     if target is None:
         return circuits
     coupling = target.build_coupling_map()
@@ -74,8 +89,9 @@ def run_command(args: argparse.Namespace) -> int:
             **run_config,
         )
         print(
-            f"submitting job set {job_set.job_set_id()}: {len(circuits)} experiments in "
-            f"{len(job_set.managed_jobs())} jobs",
+            f"submitting job set {job_set.job_set_id()}: "
+            f"{plural(len(circuits), 'experiment')} in "
+            f"{plural(len(job_set.managed_jobs()), 'job')}",
             file=sys.stderr,
             flush=True,
         )
