@@ -39,6 +39,7 @@ from ibm_loopback import (
     LoopbackService,
 )
 from managedjob import JobManager
+from managedjob.testing import FakeClock
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore:The SamplerV2 class is deprecated:DeprecationWarning"
@@ -270,22 +271,25 @@ def test_429_on_job_creation_is_not_retried_by_the_client(ibm_loopback, backend)
     assert response.status_code == 429 and response.headers["Retry-After"] == "1"
 
 
-def test_429_on_job_creation_fails_the_managed_job_today(ibm_loopback, backend):
+def test_429_on_job_creation_is_waited_out_not_failed(ibm_loopback, backend):
     ibm_loopback.faults.rate_limit("POST", "/jobs", retry_after=0)
     with in_order(journal=False) as manager:
         job_set = manager.run(
             isa(backend, 4), backend=backend, max_experiments_per_job=2, shots=SHOTS
         )
-        job_set.results()
+        results = job_set.results()
         statuses = job_set.statuses()
         errors = job_set.error_messages()
-    # Gap (issue 12, rate limits): a 429 with Retry-After is a failure, not a wait.
-    assert statuses == [None, JobStatus.DONE]
-    assert errors is not None
-    assert "Job submit failed" in errors and "429 Client Error" in errors
-    assert RATE_LIMIT_CODE in errors
-    assert ibm_loopback.count("POST", "/jobs") == 2
-    assert len(ibm_loopback.jobs) == 1
+        attempts = [mjob._attempt for mjob in job_set.managed_jobs()]
+    # The refusal is a wait of Retry-After seconds, not a failure nor a retry spent.
+    assert results.success and errors is None
+    assert statuses == [JobStatus.DONE, JobStatus.DONE]
+    assert attempts == [0, 0]
+    assert [results.get_counts(i) for i in range(4)] == [
+        {expected_key(i): SHOTS} for i in range(4)
+    ]
+    assert ibm_loopback.count("POST", "/jobs") == 3  # one refused, then two created
+    assert len(ibm_loopback.jobs) == 2
 
 
 def test_a_creation_rate_limit_refuses_the_jobs_over_it(ibm_loopback, backend):
@@ -303,18 +307,20 @@ def test_a_creation_rate_limit_refuses_the_jobs_over_it(ibm_loopback, backend):
     assert len(ibm_loopback.jobs) == 2
 
 
-def test_a_creation_rate_limit_fails_the_managed_slices_over_it_today(ibm_loopback, backend):
+def test_a_creation_rate_limit_delays_the_managed_slices_over_it(ibm_loopback, backend):
+    clock = FakeClock()  # the service's rate window and the manager share it
+    ibm_loopback.faults.now = clock.monotonic
     ibm_loopback.faults.limit_rate("POST", "/jobs", count=2, per=60.0)
-    with in_order(journal=False) as manager:
+    with in_order(journal=False, clock=clock) as manager:
         job_set = manager.run(
             isa(backend, 6), backend=backend, max_experiments_per_job=2, shots=SHOTS
         )
-        job_set.results()
+        results = job_set.results()
         statuses = job_set.statuses()
-    # Gap (issue 12, rate limits): no client-side limit on creations, and the 429 is a
-    # failure of the slice rather than a wait of Retry-After seconds.
-    assert statuses == [JobStatus.DONE, JobStatus.DONE, None]
-    assert ibm_loopback.count("POST", "/jobs") == 3
+    assert results.success
+    assert statuses == [JobStatus.DONE] * 3
+    assert clock.monotonic() >= 60.0  # the third creation waited for the window
+    assert len(ibm_loopback.jobs) == 3
 
 
 def test_429_on_a_status_read_is_retried_by_the_client_when_retry_after_is_given(
@@ -598,3 +604,17 @@ def test_requests_are_counted_by_method_and_route(ibm_loopback, backend):
     assert ibm_loopback.count("GET", "/instances/usage") == 1  # checked before every job
     assert ibm_loopback.count("GET", "/backends/{name}/status") == 1
     assert ibm_loopback.count("*") - before == len(ibm_loopback.requests) - before
+
+
+def test_429_on_a_result_download_is_waited_out(ibm_loopback, backend):
+    # More refusals than the client retries by itself (5): managedjob waits the last
+    # out. (With Retry-After: 0 the client falls back to its own back-off, seconds long.)
+    ibm_loopback.faults.rate_limit("GET", "/jobs/{id}/results", retry_after=1, times=6)
+    with in_order(journal=False) as manager:
+        job_set = manager.run(isa(backend, 4), backend=backend, shots=SHOTS)
+        results = job_set.results()
+    assert results.success, job_set.error_messages()
+    assert [results.get_counts(i) for i in range(4)] == [
+        {expected_key(i): SHOTS} for i in range(4)
+    ]
+    assert [status for *_, status in ibm_loopback.requests].count(429) == 6

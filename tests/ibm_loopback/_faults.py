@@ -14,6 +14,7 @@ import collections
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,8 @@ class Faults:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        #: Where rate windows read the time; a test may share its FakeClock's.
+        self.now: Callable[[], float] = time.monotonic
         self._rules: list[_Rule] = []
         self._windows: list[_Window] = []
         self._drops: list[list[Any]] = []
@@ -111,7 +114,7 @@ class Faults:
             self._windows.append(_Window(method.upper(), route, count, per, retry_after))
 
     def _over_rate(self, method: str, route: str) -> Answer | None:
-        moment = time.monotonic()
+        moment = self.now()
         for window in self._windows:
             if not window.matches(method, route):
                 continue

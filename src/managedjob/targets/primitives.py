@@ -184,7 +184,7 @@ class PubJobV1(PrimitiveJobV1):
         with self._result_lock:
             if self._pub_result is None:
                 try:
-                    native = self._primitive_job.result()
+                    native = self._native_result()
                 except Exception as err:
                     from qiskit.providers import JobError
 

@@ -39,6 +39,7 @@ import inspect
 import numbers
 import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from enum import Enum
@@ -59,8 +60,18 @@ from managedjob.exceptions import (
 )
 from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets._devices import prepare_backend
+from managedjob.targets.ibm_runtime._errors import rate_limit_of
 
-__all__ = ["PrimitiveJobV1", "SamplerTarget", "is_sampler", "job_status_from"]
+__all__ = [
+    "MAX_RATE_LIMITED_READS",
+    "PrimitiveJobV1",
+    "SamplerTarget",
+    "is_sampler",
+    "job_status_from",
+]
+
+#: How many "too many requests" answers in a row a result download waits out.
+MAX_RATE_LIMITED_READS = 20
 
 _DEFAULT_SHOTS = 1024
 _SUPPORTED_OPTIONS = ("shots", "memory", "seed_simulator")
@@ -277,6 +288,27 @@ class PrimitiveJobV1(JobV1):
         if not wait_for_final_state(self, timeout):
             raise JobTimeoutError(f"job {self.job_id()} did not finish within {timeout} s")
 
+    def _native_result(self) -> Any:
+        """Return the primitive job's result, waiting out "too many requests" (HTTP 429).
+
+        A service that rate-limits result downloads answers 429 with a
+        ``Retry-After``; the runtime client retries a few times by itself,
+        then raises. The wait is the service's (else 1, 2, 4 ... seconds, at
+        most 60), up to :data:`MAX_RATE_LIMITED_READS` refusals in a row; a
+        refusal is not a failure of the job.
+        """
+        refusals = 0
+        while True:
+            try:
+                return self._primitive_job.result()
+            except Exception as err:
+                limited = rate_limit_of(err)
+                refusals += 1
+                if limited is None or refusals > MAX_RATE_LIMITED_READS:
+                    raise
+                wait = limited.retry_after
+                time.sleep(min(60.0, 2.0 ** (refusals - 1)) if wait is None else wait)
+
     def result(self, timeout: float | None = None) -> Result:
         """Return the job's result as a legacy :class:`~qiskit.result.Result`.
 
@@ -299,7 +331,7 @@ class PrimitiveJobV1(JobV1):
         with self._result_lock:
             if self._result is None:
                 try:
-                    native = self._primitive_job.result()
+                    native = self._native_result()
                 except Exception as err:
                     raise JobError(
                         f"job {self.job_id()} on {self._backend_name!r} "

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
 
-from managedjob.exceptions import JobLimitError, JobManagerError
+from managedjob.exceptions import JobLimitError, JobManagerError, TooManyRequestsError
 
-__all__ = ["IBMJobLimitError", "IBMRuntimeQuotaError", "translate_submit_error"]
+__all__ = [
+    "IBMJobLimitError",
+    "IBMRuntimeQuotaError",
+    "rate_limit_of",
+    "retry_after_seconds",
+    "translate_submit_error",
+]
 
 _JOB_LIMIT_CODE = 3458
 _QUOTA_CODE = 4317
@@ -61,6 +70,42 @@ def _error_chain(error: BaseException) -> list[BaseException]:
     return chain
 
 
+def retry_after_seconds(value: object) -> float | None:
+    """Read a ``Retry-After`` header: seconds, or an HTTP date; ``None`` if unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
+def rate_limit_of(error: BaseException) -> TooManyRequestsError | None:
+    """Return a :class:`TooManyRequestsError` if ``error`` is an HTTP 429, else ``None``.
+
+    qiskit-ibm-runtime does not retry a 429 on job creation (it raises
+    ``IBMRuntimeError``) and gives up on status reads after a few; the HTTP
+    response, and its ``Retry-After``, is in the exception chain.
+    """
+    for item in _error_chain(error):
+        response: Any = getattr(item, "response", None)
+        if getattr(response, "status_code", None) == 429:
+            headers = getattr(response, "headers", None) or {}
+            after = retry_after_seconds(headers.get("Retry-After"))
+            wait = "" if after is None else f"; it asked to wait {after:g} s"
+            return TooManyRequestsError(
+                f"IBM Quantum refused the request: too many requests (HTTP 429){wait}",
+                retry_after=after,
+            )
+    return None
+
+
 def translate_submit_error(error: Exception, job_name: str, count: int) -> JobManagerError | None:
     """Return the managedjob error for a refusal the service explained, if it is one.
 
@@ -70,9 +115,16 @@ def translate_submit_error(error: Exception, job_name: str, count: int) -> JobMa
         count: How many circuits the job has, for the message.
 
     Returns:
-        An :class:`IBMRuntimeQuotaError` or an :class:`IBMJobLimitError`, or
-        ``None`` when ``error`` is neither refusal.
+        An :class:`IBMRuntimeQuotaError`, an :class:`IBMJobLimitError`, a
+        :class:`~managedjob.exceptions.TooManyRequestsError` (HTTP 429, with
+        the ``Retry-After`` the service gave), or ``None`` for any other error.
     """
+    limited = rate_limit_of(error)
+    if limited is not None:
+        return TooManyRequestsError(
+            f"IBM Quantum refused job {job_name} ({count} circuits) for now: {limited}",
+            retry_after=limited.retry_after,
+        )
     text = "\n".join(str(item) for item in _error_chain(error))
     codes = {int(code) for code in _ERROR_CODE_RE.findall(text)}
     where = f"job {job_name} ({count} circuits)"
