@@ -23,7 +23,14 @@ from qiskit_ibm_runtime import Batch
 from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
 from helpers import basis_circuit, expected_key
-from managedjob import IBMQJobManager, ManagedBackend, ManagedJob, UnsupportedRunOptionError
+from managedjob import (
+    IBMQJobManager,
+    IBMQJobManagerUnknownJobSet,
+    InvalidInputError,
+    ManagedBackend,
+    ManagedJob,
+    UnsupportedRunOptionError,
+)
 from managedjob.testing import FakeClock, ScriptedBackend
 
 SHOTS = 100
@@ -305,3 +312,30 @@ def test_a_script_on_a_remote_target_records_every_job_id_before_it_ends(
     # Every job id is journaled: each job is known, only not attached (no provider given).
     assert len(messages) == 6
     assert all("is not attached to its target" in message for message in messages), messages
+
+
+def test_a_set_is_retrieved_by_the_short_id_the_command_line_shows() -> None:
+    with IBMQJobManager() as first:
+        job_set = first.run([basis_circuit(1)], backend=BasicSimulator(), shots=10)
+        job_set.results()
+    short = job_set.job_set_id()[:8]
+    with IBMQJobManager() as other:
+        found = other.retrieve_job_set(short)
+        assert found.job_set_id() == job_set.job_set_id()
+        assert found.results().get_counts(0) == {expected_key(1): 10}
+        assert other.retrieve_job_set(short) is found  # known now, by its short id too
+        with pytest.raises(IBMQJobManagerUnknownJobSet, match="zz-not-an-id"):
+            other.retrieve_job_set("zz-not-an-id")
+
+
+def test_a_short_id_that_starts_several_sets_names_them() -> None:
+    with IBMQJobManager() as manager:
+        ids = {manager.run([basis_circuit(0)], backend=BasicSimulator()).job_set_id()}
+        for _ in range(40):  # ids are random: until two share their first character
+            ids.add(manager.run([basis_circuit(0)], backend=BasicSimulator()).job_set_id())
+            firsts = [i[0] for i in ids]
+            if len(set(firsts)) < len(firsts):
+                break
+        shared = next(c for c in firsts if firsts.count(c) > 1)
+        with pytest.raises(InvalidInputError, match=f"'{shared}' is the start of"):
+            manager.retrieve_job_set(shared)

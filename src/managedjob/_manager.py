@@ -37,6 +37,7 @@ from managedjob._manager_sets import (
     JobSetFilter,
     flush_journal,
     followed_jobs,
+    full_job_set_id,
     rebuild_job_set,
     select_job_sets,
 )
@@ -519,7 +520,9 @@ class JobManager:
         by the set's id tag (see :meth:`ManagedJobSet.retrieve_jobs`).
 
         Args:
-            job_set_id: The id, from :meth:`ManagedJobSet.job_set_id`.
+            job_set_id: The id, from :meth:`ManagedJobSet.job_set_id`, or
+                enough of its start to name one set (as the command line
+                shows it).
             provider: Where the set's jobs were submitted: a backend, or a
                 provider that finds jobs by id or by tag. May be ``None`` for
                 a journaled set; unfinished jobs are then not attached. A
@@ -538,6 +541,7 @@ class JobManager:
 
         Raises:
             IBMQJobManagerUnknownJobSet: If the set cannot be found.
+            InvalidInputError: If ``job_set_id`` is the start of several ids.
             IBMQJobManagerInvalidStateError: If jobs are found but do not make
                 a whole set.
             JournalError: If the journal cannot be read and
@@ -545,6 +549,9 @@ class JobManager:
         """
         if not isinstance(job_set_id, str) or not job_set_id:
             raise InvalidInputError(f"job_set_id must be a non-empty str, not {job_set_id!r}")
+        with self._lock:
+            ids = [s.job_set_id() for s in self._job_sets]
+        job_set_id = full_job_set_id(job_set_id, ids, self.journal, self._journal_required)
         with self._lock:
             known = next((s for s in self._job_sets if s.job_set_id() == job_set_id), None)
         if known is not None and not refresh:

@@ -12,12 +12,13 @@ from qiskit.providers import JobV1
 from managedjob._job_set import ManagedJobSet
 from managedjob._journal import Journal, JournalPolicy
 from managedjob._restore import restore_job_set
-from managedjob.exceptions import JournalError, UnknownJobSetError
+from managedjob.exceptions import InvalidInputError, JournalError, UnknownJobSetError
 
 __all__ = [
     "JobSetFilter",
     "flush_journal",
     "followed_jobs",
+    "full_job_set_id",
     "rebuild_job_set",
     "select_job_sets",
 ]
@@ -153,3 +154,33 @@ def select_job_sets(
             continue
         job_sets.append(job_set)
     return sorted(job_sets, key=lambda job_set: job_set._created_at)
+
+
+def full_job_set_id(
+    text: str, known: Sequence[str], journal: Journal | None, journal_required: bool
+) -> str:
+    """Return the id ``text`` names: itself, or the one id (known here or journaled) it starts.
+
+    The command line shows ids cut short (``c746f333``); the library takes
+    them too when they name one set.
+
+    Raises:
+        InvalidInputError: If ``text`` starts several ids.
+    """
+    if text in known:
+        return text
+    journaled: list[str] = []
+    if journal is not None:
+        try:
+            if journal.job_set(text) is not None:
+                return text
+            journaled = [record.job_set_id for record in journal.job_sets()]
+        except JournalError as err:
+            JournalPolicy(journal_required).failed(err, "Cannot look job set ids up")
+    matches = sorted({i for i in (*known, *journaled) if i.startswith(text)})
+    if len(matches) > 1:
+        shown = ", ".join(matches[:3]) + (", ..." if len(matches) > 3 else "")
+        raise InvalidInputError(
+            f"{text!r} is the start of {len(matches)} job set ids ({shown}); give more of it"
+        )
+    return matches[0] if matches else text
