@@ -963,3 +963,19 @@ def test_nothing_is_unpickled() -> None:
             else:
                 continue
             assert not imported & banned, f"{module.name} imports {imported & banned}"
+
+
+def test_closing_the_manager_leaves_the_journal_file_alone_complete(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "alone" / "journal.sqlite3"
+    with JobManager(journal=path, clock=clock) as manager:
+        job_set = manager.run(circuits(2), ScriptedBackend(clock=clock))
+        job_set.results()
+        assert {p.name for p in path.parent.iterdir()} >= {"journal.sqlite3-wal"}
+    assert [p.name for p in path.parent.iterdir()] == ["journal.sqlite3"]
+    copy = tmp_path / "copy.sqlite3"
+    copy.write_bytes(path.read_bytes())  # the file alone holds everything
+    with JobManager(journal=copy, clock=clock) as other:
+        results = other.retrieve_job_set(job_set.job_set_id()).results()
+    assert results.get_counts(1) == {expected_key(1): 1024}

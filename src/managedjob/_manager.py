@@ -188,7 +188,9 @@ class JobManager:
 
         Submissions already started finish first; then the thread pools its
         job sets made for resubmissions are shut down, and what the journal
-        has queued is written.
+        has queued is written. A journal the manager opened itself is closed
+        too, which folds SQLite's ``-wal`` file back into the journal file: the
+        file alone is then complete (it opens again on next use).
         """
         self._closed = True
         if self._owns_executor:
@@ -201,6 +203,8 @@ class JobManager:
             journal = self._journal
         if journal is not None:
             journal.flush()
+            if journal is not self._journal_setting:  # opened here, not given
+                journal.close()
 
     @property
     def journal(self) -> Journal | None:
