@@ -57,3 +57,26 @@ def test_a_pub_set_is_merged_again_from_the_service_without_a_journal(
     assert merged[2].data.c.get_counts() == {expected_key(2): 20}
     for before, after in zip(original, merged, strict=True):
         assert np.array_equal(before.data.c.array, after.data.c.array)
+
+
+def test_a_pub_job_whose_answer_was_lost_is_found_not_made_twice(
+    ibm_loopback: Any, runtime_service: QiskitRuntimeService
+) -> None:
+    backend = runtime_service.backend("fake_manila")
+    circuits = transpile([basis_circuit(i) for i in range(4)], backend, seed_transpiler=7)
+    ibm_loopback.faults.drop_response(status=None)  # the first job is made, its answer lost
+    ibm_loopback.hold()
+    ibm_loopback.faults.drop_response(status=502)  # the client posts the second job twice
+    with JobManager(journal=False, max_parallel_submits=1) as manager:
+        job_set = manager.run_pubs(
+            [(c, None, 32) for c in circuits], SamplerV2(mode=backend), max_pubs_per_job=2
+        )
+        job_set.managed_jobs()[1].future.result(timeout=30)
+        ibm_loopback.release()
+        result = job_set.primitive_result(timeout=60)
+        report = job_set.report()
+    assert [pub.data.c.get_counts() for pub in result] == [{expected_key(i): 32} for i in range(4)]
+    assert ibm_loopback.count("POST", "/jobs") == 3  # one lost answer, one posted twice
+    running = [job for job in ibm_loopback.jobs if job.status != "Cancelled"]
+    assert len(running) == 2  # one job per slice
+    assert report.count("cancelled duplicate jobs:") == 1

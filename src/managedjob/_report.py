@@ -64,6 +64,9 @@ def format_job_details(
         shown = name() if callable(name) else mjob.job_name
         report.append(f"    name: {shown}")
         report.append(f"    status: {status.value if status is not None else 'Unknown'}")
+        duplicates = getattr(job, "cancelled_duplicates", None)
+        if duplicates:
+            report.append(f"    cancelled duplicate jobs: {', '.join(duplicates)}")
         if status is JobStatus.QUEUED:
             position = getattr(job, "queue_position", None)
             if callable(position):

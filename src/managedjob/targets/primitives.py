@@ -36,7 +36,9 @@ from qiskit.providers import JobV1
 from managedjob._pubs import PubItem, PubJobResult, pubs_tag
 from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
 from managedjob.targets._base import TargetBase, TargetLimits
+from managedjob.targets.ibm_runtime._client import service_of
 from managedjob.targets.ibm_runtime._errors import translate_submit_error
+from managedjob.targets.ibm_runtime._slices import cancel_duplicates, jobs_of_slice, now
 from managedjob.targets.ibm_runtime._tags import slice_tags
 from managedjob.targets.ibm_runtime._target import DEFAULT_MAX_PAYLOAD_BYTES
 from managedjob.targets.sampler import PrimitiveJobV1, _backend_of, _failure_text, _sampler_name
@@ -382,17 +384,23 @@ class PubTarget(TargetBase):
         if parts_tag is not None:
             own.append(parts_tag)
         tags = list(dict.fromkeys([*job_tags, *own]))
+        service = self._service()
+        started = now()
         try:
             job = self._run_in_turn([item.pub for item in items], tags, run_config)
         except InvalidInputError:
             raise
         except Exception as err:
-            # A runtime service's refusals (job limit, quota); None for any other error.
+            # A runtime service's refusals (job limit, quota, 429); None for any other error.
             translated = translate_submit_error(err, job_name, len(items))
-            if translated is None:
+            if translated is not None:
+                raise translated from err
+            # Not refused in words: the answer may be what was lost, not the job.
+            made = jobs_of_slice(service, tags, started) if service is not None else []
+            if not made:
                 raise
-            raise translated from err
-        return PubJobV1(
+            job = made[-1]
+        wrapped = PubJobV1(
             job,
             items,
             backend_name=self._name,
@@ -400,3 +408,16 @@ class PubTarget(TargetBase):
             job_name=job_name,
             job_tags=tags,
         )
+        if service is not None:
+            made = jobs_of_slice(service, tags, started)
+            wrapped.cancelled_duplicates = cancel_duplicates(wrapped.job_id(), made)
+        return wrapped
+
+    def _service(self) -> Any:
+        """The runtime service the primitive's jobs go to, if it is a runtime primitive."""
+        if not self._runtime or self._backend is None:
+            return None
+        try:
+            return service_of(self._backend)
+        except Exception:  # local testing mode: no service
+            return None

@@ -166,6 +166,8 @@ class PrimitiveJobV1(JobV1):
         job_tags: Sequence[str] = (),
     ) -> None:
         super().__init__(backend, str(primitive_job.job_id()))
+        #: Jobs of the same slice that a lost answer made twice, cancelled (their ids).
+        self.cancelled_duplicates: list[str] = []
         self._primitive_job = primitive_job
         self._circuits = tuple(circuits)
         self._shots = shots

@@ -19,6 +19,7 @@ from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets.ibm_runtime._client import RuntimeClient, client_for, service_of
 from managedjob.targets.ibm_runtime._errors import translate_submit_error
 from managedjob.targets.ibm_runtime._job import IBMRuntimeJobV1, backend_name_of
+from managedjob.targets.ibm_runtime._slices import cancel_duplicates, jobs_of_slice, now
 from managedjob.targets.ibm_runtime._tags import slice_tags
 from managedjob.targets.sampler import SamplerTarget
 
@@ -287,6 +288,7 @@ class IBMRuntimeTarget(TargetBase):
             job_name, len(circuits), start_index, bool(run_config.get("memory", False))
         )
         tags = list(dict.fromkeys([*job_tags, *own]))
+        started = now()
         try:
             sampler = self._new_sampler(self._mode_for_job(), tags)
             job = SamplerTarget(sampler).submit(
@@ -296,10 +298,26 @@ class IBMRuntimeTarget(TargetBase):
             raise
         except Exception as err:
             translated = translate_submit_error(err, job_name, len(circuits))
-            if translated is None:
+            if translated is not None:
+                raise translated from err
+            # Not refused in words: the answer may be what was lost, not the job.
+            made = jobs_of_slice(self._service, tags, started)
+            if not made:
                 raise
-            raise translated from err
-        return IBMRuntimeJobV1._adopt(job)
+            kept = made[-1]
+            logger.warning(
+                "Creating job %s failed (%s), but the service had made it: job %s is followed.",
+                job_name,
+                err,
+                kept.job_id(),
+            )
+            adopted = IBMRuntimeJobV1(kept, job_tags=tags)
+            adopted.cancelled_duplicates = cancel_duplicates(str(kept.job_id()), made)
+            return adopted
+        wrapped = IBMRuntimeJobV1._adopt(job)
+        made = jobs_of_slice(self._service, tags, started)
+        wrapped.cancelled_duplicates = cancel_duplicates(wrapped.job_id(), made)
+        return wrapped
 
     def oldest_pending_job(self) -> JobV1 | None:
         """Return the oldest unfinished job of the service's instance.
