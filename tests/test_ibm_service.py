@@ -38,7 +38,7 @@ from ibm_loopback import (
     SESSION_CLOSED_CODE,
     LoopbackService,
 )
-from managedjob import JobManager
+from managedjob import InvalidInputError, JobManager
 from managedjob.testing import FakeClock
 
 pytestmark = pytest.mark.filterwarnings(
@@ -548,7 +548,9 @@ def test_a_batch_past_its_max_time_cancels_its_queued_jobs(ibm_loopback, backend
     assert ibm_loopback.refusals == [SESSION_CLOSED_CODE]
 
 
-def test_managed_jobs_cancelled_by_a_batch_expiry(ibm_loopback, backend):
+def test_managed_jobs_cancelled_by_a_batch_expiry_say_why_and_are_resubmitted(
+    ibm_loopback, backend
+):
     ibm_loopback.hold()
     with in_order(journal=False) as manager:
         job_set = manager.run(
@@ -557,17 +559,24 @@ def test_managed_jobs_cancelled_by_a_batch_expiry(ibm_loopback, backend):
         wait_until(lambda: len(ibm_loopback.jobs) == 2, "both jobs to be created")
         ibm_loopback.expire_session()
         ibm_loopback.release()
-        results = job_set.results()
+        with pytest.warns(UserWarning):
+            results = job_set.results()
         statuses = job_set.statuses()
-        errors = job_set.error_messages()
-    assert statuses == [JobStatus.CANCELLED, JobStatus.CANCELLED]
-    assert not results.success
-    # Gap (issue 12, lifetimes): the service's reason (code 4001) is reported nowhere;
-    # the report says only "job has been cancelled".
-    assert errors is None
-    report = job_set.report()
-    assert report.count("job has been cancelled") == 2
-    assert str(SESSION_CLOSED_CODE) not in report
+        errors = job_set.error_messages() or ""
+        report = job_set.report()
+        # Ended by the service, not by their owner: failed, with the service's reason.
+        assert statuses == [JobStatus.ERROR, JobStatus.ERROR]
+        assert not results.success
+        assert errors.count(f"Error code {SESSION_CLOSED_CODE}") == 2
+        assert "Cancelled by the service" in report
+        # Resubmitted, they go to a new batch: the closed one is not used again.
+        retried = job_set.retry_failed()
+        again = job_set.results()
+    assert len(retried) == 2 and again.success
+    assert [again.get_counts(i) for i in range(4)] == [{expected_key(i): SHOTS} for i in range(4)]
+    sessions = [job.session_id for job in ibm_loopback.jobs]  # in creation order
+    assert len(sessions) == 4
+    assert sessions[0] == sessions[1] and sessions[2] == sessions[3] != sessions[0]
 
 
 def test_a_job_over_its_max_execution_time_fails_with_1305(ibm_loopback, backend):
@@ -621,3 +630,41 @@ def test_429_on_a_result_download_is_waited_out(ibm_loopback, backend):
         {expected_key(i): SHOTS} for i in range(4)
     ]
     assert [status for *_, status in ibm_loopback.requests].count(429) == 6
+
+
+def test_max_execution_time_passes_through_to_each_job(ibm_loopback, backend):
+    with in_order(journal=False) as manager:
+        job_set = manager.run(
+            isa(backend, 4),
+            backend=backend,
+            max_experiments_per_job=2,
+            shots=SHOTS,
+            max_execution_time=300,
+        )
+        assert job_set.results().success
+        with pytest.raises(InvalidInputError, match="max_execution_time must be a positive int"):
+            manager.run(isa(backend, 1), backend=backend, max_execution_time=-5)
+    # The client sends it as the job's "cost", what the service bounds its run by.
+    assert [job.cost for job in ibm_loopback.jobs] == [300, 300]
+
+
+def test_max_resubmits_reruns_jobs_a_batch_expiry_cancelled_in_a_new_batch(ibm_loopback, backend):
+    ibm_loopback.hold()
+    with in_order(journal=False) as manager:
+        job_set = manager.run(
+            isa(backend, 4),
+            backend=backend,
+            max_experiments_per_job=2,
+            shots=SHOTS,
+            max_resubmits=1,
+        )
+        wait_until(lambda: len(ibm_loopback.jobs) == 2, "both jobs to be created")
+        ibm_loopback.expire_session()
+        ibm_loopback.release()
+        results = job_set.results()
+    assert results.success
+    assert [results.get_counts(i) for i in range(4)] == [
+        {expected_key(i): SHOTS} for i in range(4)
+    ]
+    sessions = [job.session_id for job in ibm_loopback.jobs]
+    assert len(sessions) == 4 and sessions[2] == sessions[3] != sessions[0]

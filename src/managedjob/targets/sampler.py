@@ -228,7 +228,29 @@ class PrimitiveJobV1(JobV1):
         future = self._future
         if future is not None and not future.done():
             return JobStatus.RUNNING if future.running() else JobStatus.QUEUED
-        return job_status_from(self._primitive_job.status())
+        status = job_status_from(self._primitive_job.status())
+        if status is JobStatus.CANCELLED and self.service_reason() is not None:
+            return JobStatus.ERROR  # ended by the service, not by its owner
+        return status
+
+    def service_reason(self) -> str | None:
+        """Say why the service ended the job, when it did and said so; else ``None``.
+
+        A runtime job cancelled because its batch or session reached its end
+        ("Error code 4001; Job is part of a session that's been closed") has
+        no error message in qiskit-ibm-runtime: the reason is only in the
+        job's state, which the client keeps (``_reason``) once it has read
+        the job's status. Such a job counts as failed (``status()`` is
+        ``ERROR``), so that reports show the reason and ``max_resubmits`` and
+        ``retry_failed()`` run it again. Only a reason with a service error
+        code counts: a job its owner cancelled has none and stays
+        ``CANCELLED``.
+        """
+        reason = getattr(self._primitive_job, "_reason", None)
+        code = getattr(self._primitive_job, "_reason_code", None)
+        if not isinstance(code, int) or isinstance(code, bool):
+            return None
+        return reason.strip() if isinstance(reason, str) and reason.strip() else None
 
     def cancel(self) -> bool | None:
         """Ask the primitive job to cancel.
@@ -244,6 +266,11 @@ class PrimitiveJobV1(JobV1):
         """Say why the job failed, or ``None`` if it has not failed."""
         if self.status() is not JobStatus.ERROR:
             return None
+        reason = self.service_reason()
+        if reason is not None and job_status_from(self._primitive_job.status()) is (
+            JobStatus.CANCELLED
+        ):
+            return f"Cancelled by the service: {reason}"
         own = getattr(self._primitive_job, "error_message", None)
         if callable(own):
             try:

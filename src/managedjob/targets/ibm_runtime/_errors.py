@@ -12,6 +12,7 @@ from managedjob.exceptions import JobLimitError, JobManagerError, TooManyRequest
 __all__ = [
     "IBMJobLimitError",
     "IBMRuntimeQuotaError",
+    "is_session_closed",
     "rate_limit_of",
     "retry_after_seconds",
     "translate_submit_error",
@@ -104,6 +105,19 @@ def rate_limit_of(error: BaseException) -> TooManyRequestsError | None:
                 retry_after=after,
             )
     return None
+
+
+_SESSION_CLOSED_CODE = 4001
+_SESSION_CLOSED_RE = re.compile(
+    r"session (?:that's |that has |is |has )?(?:been )?(?:closed|expired|ended)", re.IGNORECASE
+)
+
+
+def is_session_closed(error: BaseException) -> bool:
+    """Whether ``error`` says the job's batch or session is closed (code 4001)."""
+    text = "\n".join(str(item) for item in _error_chain(error))
+    codes = {int(code) for code in _ERROR_CODE_RE.findall(text)}
+    return _SESSION_CLOSED_CODE in codes or _SESSION_CLOSED_RE.search(text) is not None
 
 
 def translate_submit_error(error: Exception, job_name: str, count: int) -> JobManagerError | None:

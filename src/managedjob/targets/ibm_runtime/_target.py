@@ -17,7 +17,7 @@ from managedjob._checks import check_positive_int
 from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
 from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets.ibm_runtime._client import RuntimeClient, client_for, service_of
-from managedjob.targets.ibm_runtime._errors import translate_submit_error
+from managedjob.targets.ibm_runtime._errors import is_session_closed, translate_submit_error
 from managedjob.targets.ibm_runtime._job import IBMRuntimeJobV1, backend_name_of
 from managedjob.targets.ibm_runtime._slices import cancel_duplicates, jobs_of_slice, now
 from managedjob.targets.ibm_runtime._tags import slice_tags
@@ -34,11 +34,18 @@ DEFAULT_MAX_EXECUTIONS = 10_000_000
 DEFAULT_MAX_PAYLOAD_BYTES = 50_000_000
 
 
-def _merge_options(base: Mapping[str, Any], tags: Sequence[str]) -> dict[str, Any]:
+#: Run options of ``run()`` that are the runtime Sampler's own options, set per job.
+SAMPLER_RUN_OPTIONS = ("max_execution_time",)
+
+
+def _merge_options(
+    base: Mapping[str, Any], tags: Sequence[str], per_job: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     options = copy.deepcopy(dict(base))
     environment = dict(options.get("environment") or {})
     environment["job_tags"] = list(tags)
     options["environment"] = environment
+    options.update(per_job or {})
     return options
 
 
@@ -149,8 +156,49 @@ class IBMRuntimeTarget(TargetBase):
             return None
         return name if isinstance(name, str) and name else None
 
-    def _new_sampler(self, mode: Any, tags: Sequence[str]) -> BaseSamplerV2:
-        return self._client.sampler(mode, _merge_options(self._sampler_options, tags))
+    def _new_sampler(
+        self, mode: Any, tags: Sequence[str], per_job: Mapping[str, Any] | None = None
+    ) -> BaseSamplerV2:
+        return self._client.sampler(mode, _merge_options(self._sampler_options, tags, per_job))
+
+    def _create(
+        self,
+        circuits: Sequence[QuantumCircuit],
+        job_name: str,
+        tags: list[str],
+        run_config: Mapping[str, Any],
+    ) -> Any:
+        """Make the job; in a new batch if the one this adapter opened was closed meanwhile."""
+        per_job = {k: run_config[k] for k in SAMPLER_RUN_OPTIONS if k in run_config}
+        run_config = {k: v for k, v in run_config.items() if k not in per_job}
+        mode = self._mode_for_job()
+        try:
+            sampler = self._new_sampler(mode, tags, per_job)
+            return SamplerTarget(sampler).submit(
+                circuits, job_name=job_name, job_tags=tags, run_config=run_config
+            )
+        except InvalidInputError:
+            raise
+        except Exception as err:
+            if mode is not self._batch or not is_session_closed(err):
+                raise
+            # The service closed the batch (it reached its end): open another.
+            with self._lock:
+                if self._batch is mode:
+                    logger.warning(
+                        "The batch of %s is closed (%s); job %s goes to a new batch.",
+                        self.name,
+                        err,
+                        job_name,
+                    )
+                    self._batch = None
+                    if self._finalizer is not None:
+                        self._finalizer.detach()
+                        self._finalizer = None
+            sampler = self._new_sampler(self._mode_for_job(), tags, per_job)
+            return SamplerTarget(sampler).submit(
+                circuits, job_name=job_name, job_tags=tags, run_config=run_config
+            )
 
     def _mode_for_job(self) -> Any:
         if self._session is not None:
@@ -227,13 +275,23 @@ class IBMRuntimeTarget(TargetBase):
         ``shots``, ``memory`` and ``seed_simulator`` are accepted, as by
         :class:`~managedjob.targets.SamplerTarget`; ``seed_simulator`` only
         where circuits are simulated (local testing mode and the fakes): not
-        where the client says the backend is a device.
+        where the client says the backend is a device. ``max_execution_time``
+        (seconds, a positive int) becomes the Sampler option of that name for
+        each job: the service stops a job past it (error code 1305).
 
         Raises:
             UnsupportedRunOptionError: Naming the first option that is not supported.
             InvalidInputError: If a value is not valid.
         """
-        self._checker.check_run_config(run_config)
+        for key in SAMPLER_RUN_OPTIONS:
+            value = run_config.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value <= 0
+            ):
+                raise InvalidInputError(f"{key} must be a positive int of seconds, not {value!r}")
+        self._checker.check_run_config(
+            {k: v for k, v in run_config.items() if k not in SAMPLER_RUN_OPTIONS}
+        )
         if run_config.get("seed_simulator") is not None and self._client.runs_on_hardware(
             self._backend
         ):
@@ -290,10 +348,7 @@ class IBMRuntimeTarget(TargetBase):
         tags = list(dict.fromkeys([*job_tags, *own]))
         started = now()
         try:
-            sampler = self._new_sampler(self._mode_for_job(), tags)
-            job = SamplerTarget(sampler).submit(
-                circuits, job_name=job_name, job_tags=tags, run_config=run_config
-            )
+            job = self._create(circuits, job_name, tags, run_config)
         except InvalidInputError:
             raise
         except Exception as err:
