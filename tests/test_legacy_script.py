@@ -149,3 +149,20 @@ def test_the_same_legacy_script_runs_unchanged(kind: str, reference: dict[str, A
     assert "Job set name: legacy-sweep" in outcome["report"]
     assert f"Successful jobs: {jobs}" in outcome["report"]
     assert f"Successful jobs: {jobs}" in outcome["summary"]
+
+
+@pytest.mark.filterwarnings("ignore:The SamplerV2 class is deprecated:DeprecationWarning")
+def test_the_same_legacy_script_runs_against_ibm_quantum_over_http(
+    ibm_loopback: Any, runtime_service: Any, reference: dict[str, Any]
+) -> None:
+    """The real qiskit-ibm-runtime client, talking HTTP to the loopback IBM Quantum service."""
+    backend = runtime_service.backend("fake_manila")
+    circuits = transpile(basis_circuits(), backend=backend, seed_transpiler=7)
+    outcome = legacy_script(backend, circuits)
+    assert outcome["counts"] == reference["counts"]
+    assert outcome["combined"] == reference["combined"]
+    assert outcome["success"] is True and outcome["errors"] is None
+    jobs = -(-COUNT // PER_JOB)
+    assert outcome["statuses"] == [JobStatus.DONE] * jobs
+    assert f"Successful jobs: {jobs}" in outcome["report"]
+    assert ibm_loopback.count("POST", "/jobs") == jobs
