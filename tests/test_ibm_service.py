@@ -668,3 +668,33 @@ def test_max_resubmits_reruns_jobs_a_batch_expiry_cancelled_in_a_new_batch(ibm_l
     ]
     sessions = [job.session_id for job in ibm_loopback.jobs]
     assert len(sessions) == 4 and sessions[2] == sessions[3] != sessions[0]
+
+
+def test_a_client_side_creation_limit_keeps_under_the_services(ibm_loopback, backend):
+    from managedjob.targets.ibm_runtime import IBMRuntimeTarget
+
+    clock = FakeClock()  # the service's window, the limit and the manager share it
+    ibm_loopback.faults.now = clock.monotonic
+    ibm_loopback.faults.limit_rate("POST", "/jobs", count=2, per=60.0)
+    target = IBMRuntimeTarget(backend, max_jobs_per_minute=2, clock=clock)
+    with in_order(journal=False, clock=clock) as manager, target:
+        job_set = manager.run(
+            isa(backend, 8), backend=target, max_experiments_per_job=2, shots=SHOTS
+        )
+        results = job_set.results()
+    assert results.success
+    assert len(ibm_loopback.jobs) == 4
+    assert 60.0 <= clock.monotonic() < 180.0  # two windows of waiting, no more
+    assert [status for *_, status in ibm_loopback.requests].count(429) == 0
+
+
+def test_the_default_creation_limit_is_what_ibm_documents(backend, runtime_service):
+    from managedjob.targets.ibm_runtime import IBMRuntimeTarget
+    from managedjob.targets.ibm_runtime._target import DEFAULT_MAX_EXECUTIONS
+
+    target = IBMRuntimeTarget(backend)
+    assert target.creation_limit == 5  # per minute, shared by the service's adapters
+    assert IBMRuntimeTarget(backend, max_jobs_per_minute=None).creation_limit is None
+    assert target.limits().max_executions == DEFAULT_MAX_EXECUTIONS == 10_000_000
+    with pytest.raises(InvalidInputError, match="max_jobs_per_minute"):
+        IBMRuntimeTarget(backend, max_jobs_per_minute=0)

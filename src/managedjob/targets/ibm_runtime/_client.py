@@ -99,6 +99,9 @@ class QiskitRuntimeClient(RuntimeClient):
     warning filters for that moment.
     """
 
+    #: Job creations a minute that IBM Quantum documents for a user (``POST /v1/jobs``).
+    max_jobs_per_minute = 5
+
     def is_mode(self, obj: object) -> bool:
         """Return whether ``obj`` is an ``IBMBackend`` or a ``Session`` (a ``Batch`` is one)."""
         return _is_one_of(obj, _loaded("qiskit_ibm_runtime", "IBMBackend", "Session"))

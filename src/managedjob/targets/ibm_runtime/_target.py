@@ -14,11 +14,13 @@ from qiskit.primitives import BaseSamplerV2
 from qiskit.providers import JobV1
 
 from managedjob._checks import check_positive_int
+from managedjob._wait import SYSTEM_CLOCK, Clock
 from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
 from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets.ibm_runtime._client import RuntimeClient, client_for, service_of
 from managedjob.targets.ibm_runtime._errors import is_session_closed, translate_submit_error
 from managedjob.targets.ibm_runtime._job import IBMRuntimeJobV1, backend_name_of
+from managedjob.targets.ibm_runtime._rate import creation_rate_for
 from managedjob.targets.ibm_runtime._slices import cancel_duplicates, jobs_of_slice, now
 from managedjob.targets.ibm_runtime._tags import slice_tags
 from managedjob.targets.sampler import SamplerTarget
@@ -76,6 +78,13 @@ class IBMRuntimeTarget(TargetBase):
         client: The runtime client that builds the samplers and batches; by
             default the registered client whose object ``backend`` is
             (:class:`QiskitRuntimeClient` for ``qiskit-ibm-runtime``).
+        max_jobs_per_minute: Most job creations started in any minute, shared
+            by every adapter of the same service; ``"default"`` is the
+            client's ``max_jobs_per_minute`` (5, what IBM Quantum documents,
+            for qiskit-ibm-runtime; none for clients that do not say), and
+            ``None`` is no limit. The service answers 429 beyond its own
+            limit, which is waited out in any case.
+        clock: Where the creation limit reads the time and waits.
 
     Raises:
         InvalidInputError: If ``backend`` is not an object of a runtime client
@@ -101,6 +110,8 @@ class IBMRuntimeTarget(TargetBase):
         max_payload_bytes: int | None = DEFAULT_MAX_PAYLOAD_BYTES,
         sampler_options: Mapping[str, Any] | None = None,
         client: RuntimeClient | None = None,
+        max_jobs_per_minute: int | Literal["default"] | None = "default",
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         found = client_for(backend) if client is None else client
         if found is None or not found.is_mode(backend):
@@ -128,6 +139,15 @@ class IBMRuntimeTarget(TargetBase):
             self._backend = backend
             self._mode = mode
         self._service = service_of(backend)
+        if max_jobs_per_minute == "default":
+            # The client's documented limit, for its real service (not local mode).
+            real = self._service is not None and found.is_service(self._service)
+            per_minute = getattr(found, "max_jobs_per_minute", None) if real else None
+        else:
+            per_minute = max_jobs_per_minute
+        self._creation_rate = (
+            None if per_minute is None else creation_rate_for(self._service, per_minute, clock)
+        )
         self._name = (
             backend_name_of(self._backend) or self._session_backend_name() or "ibm_runtime"
         )
@@ -227,6 +247,11 @@ class IBMRuntimeTarget(TargetBase):
     def mode(self) -> str:
         """How jobs run: ``"batch"``, ``"job"``, or ``"session"`` for a given batch or session."""
         return self._mode
+
+    @property
+    def creation_limit(self) -> int | None:
+        """Job creations started in any minute at most; ``None`` for no limit."""
+        return None if self._creation_rate is None else self._creation_rate.per_minute
 
     @property
     def batch(self) -> Any:
@@ -346,6 +371,15 @@ class IBMRuntimeTarget(TargetBase):
             job_name, len(circuits), start_index, bool(run_config.get("memory", False))
         )
         tags = list(dict.fromkeys([*job_tags, *own]))
+        if self._creation_rate is not None:
+            waited = self._creation_rate.acquire()
+            if waited:
+                logger.info(
+                    "Job %s waited %.3g s for the limit of %d job creations a minute.",
+                    job_name,
+                    waited,
+                    self._creation_rate.per_minute,
+                )
         started = now()
         try:
             job = self._create(circuits, job_name, tags, run_config)
