@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("managedjob._managed_job", "managedjob._watch"),
     ("managedjob._journal",),
     ("managedjob._results", "managedjob._report", "managedjob._job_set", "managedjob._restore"),
-    ("managedjob._manager_sets", "managedjob._manager_exit"),
+    ("managedjob._manager_sets", "managedjob._manager_exit", "managedjob._estimate"),
     ("managedjob._manager", "managedjob._managed_backend"),
     ("managedjob.cli", "managedjob", "managedjob.__main__"),
 ]

@@ -15,6 +15,8 @@ Public names:
 * :class:`ManagedSampler`, :class:`ManagedEstimator`: primitives that run a
   large PUB list as one managed set (:class:`ManagedPrimitiveJob`).
 * :class:`QasmQobj`: the legacy-shaped Qobj view of a job.
+* :class:`RunEstimate`, :class:`JobEstimate`: what ``JobManager.plan`` finds
+  a run would make, before anything is submitted.
 * :class:`RetryPolicy`, :class:`PollPolicy`, :class:`Clock`: settings.
 * :class:`Journal`: the durable record of job sets (see ``default_journal_path``).
 * :mod:`managedjob.exceptions`, :mod:`managedjob.targets`,
@@ -22,6 +24,7 @@ Public names:
 """
 
 from managedjob import exceptions
+from managedjob._estimate import JobEstimate, RunEstimate
 from managedjob._job_set import ManagedJobSet
 from managedjob._journal import (
     AttemptRecord,
@@ -77,6 +80,7 @@ __all__ = [
     "IBMQJobTimeoutError",
     "IBMQManagedResultDataNotAvailable",
     "InvalidInputError",
+    "JobEstimate",
     "JobLimitError",
     "JobManager",
     "JobManagerError",
@@ -101,6 +105,7 @@ __all__ = [
     "QasmQobj",
     "ResultDataNotAvailableError",
     "RetryPolicy",
+    "RunEstimate",
     "SubmitError",
     "SystemClock",
     "TooManyRequestsError",

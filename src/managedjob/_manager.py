@@ -20,6 +20,7 @@ from managedjob._checks import (
     hide_account_details,
     warn_job_share_level,
 )
+from managedjob._estimate import RunEstimate, estimate_run, split_circuits
 from managedjob._job_set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
@@ -43,7 +44,6 @@ from managedjob._manager_sets import (
 )
 from managedjob._report import format_manager_report
 from managedjob._retry import RetryPolicy
-from managedjob._split import Budget, effective_max_experiments, plan_slices
 from managedjob._wait import Clock, PollPolicy
 from managedjob.exceptions import (
     InvalidInputError,
@@ -54,9 +54,6 @@ from managedjob.targets import Target, resolve_target
 __all__ = ["IBMQJobManager", "JobManager"]
 
 logger = logging.getLogger(__name__)
-
-#: Shots assumed per circuit for the executions budget when ``shots`` is not given.
-ASSUMED_SHOTS = 4096
 
 
 def _check_experiments(experiments: object) -> list[QuantumCircuit]:
@@ -411,6 +408,29 @@ class JobManager:
             self._job_sets.append(job_set)
         return job_set
 
+    def plan(
+        self,
+        circuits_or_pubs: Any,
+        backend: Any,
+        max_experiments_per_job: int | None = None,
+        **options: Any,
+    ) -> RunEstimate:
+        """Return the jobs a run would make, and what they would cost; submit nothing.
+
+        Checks and splits as :meth:`run` (circuits) or :meth:`run_pubs`
+        (PUBs, or an Estimator) would, with the same options
+        (``max_pubs_per_job``, ``shots``, ... for PUBs); nothing is journaled.
+
+        Returns:
+            Per job: its circuits or PUB parts, executions, payload bytes and,
+            on IBM Quantum, the estimated QPU seconds; and their totals.
+
+        Raises:
+            InvalidInputError: As :meth:`run` or :meth:`run_pubs` would.
+        """
+        options = drop_unset_options(options)
+        return estimate_run(self, circuits_or_pubs, backend, max_experiments_per_job, options)
+
     def _split_experiments(
         self,
         experiments: list[QuantumCircuit],
@@ -419,29 +439,8 @@ class JobManager:
         *,
         run_config: Mapping[str, Any] | None = None,
     ) -> list[list[QuantumCircuit]]:
-        """Cut the experiments into the circuits of each job.
-
-        A job holds at most the smallest of ``max_experiments_per_job`` and the
-        target's circuit limit, and stays within the target's budgets: circuit
-        executions (circuits times shots; 4096 shots are assumed when
-        ``shots`` is not given) and the estimated payload bytes.
-
-        Raises:
-            InvalidInputError: If the target rejects a circuit, or one circuit
-                alone is over a budget (naming its index).
-        """
-        target.check_circuits(experiments)
-        limits = target.limits()
-        size = effective_max_experiments(max_experiments_per_job, limits.max_experiments)
-        budgets: list[Budget] = []
-        if limits.max_executions is not None:
-            shots = int((run_config or {}).get("shots") or ASSUMED_SHOTS)
-            budgets.append(Budget("executions", [shots] * len(experiments), limits.max_executions))
-        if limits.max_payload_bytes is not None:
-            costs = [int(target.estimate_payload_bytes(circuit)) for circuit in experiments]
-            budgets.append(Budget("payload bytes", costs, limits.max_payload_bytes))
-        slices = plan_slices(len(experiments), size, budgets)
-        return [experiments[part.start : part.stop] for part in slices]
+        """Cut the experiments into the circuits of each job (see :func:`split_circuits`)."""
+        return split_circuits(experiments, target, max_experiments_per_job, run_config)
 
     # ------------------------------------------------------------------ sets
 

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 from managedjob.exceptions import InvalidInputError
 
-__all__ = ["Budget", "effective_max_experiments", "plan_slices"]
+__all__ = ["ASSUMED_SHOTS", "Budget", "effective_max_experiments", "plan_slices"]
+
+#: Shots assumed per circuit for the executions budget when ``shots`` is not given.
+ASSUMED_SHOTS = 4096
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--name", help="name of the job set")
     run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the jobs the run would make (and, on IBM Quantum, its QPU time); "
+        "submit and record nothing",
+    )
+    run.add_argument(
         "--tag", action="append", metavar="T", help="a tag for the job set (repeatable)"
     )
     _add_output_options(run)

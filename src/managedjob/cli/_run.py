@@ -77,6 +77,16 @@ def run_command(args: argparse.Namespace) -> int:
         run_config["shots"] = args.shots
     if args.seed is not None:
         run_config["seed_simulator"] = args.seed
+    if args.dry_run:
+        with JobManager(journal=False) as planner:
+            estimate = planner.plan(
+                circuits,
+                backend,
+                max_experiments_per_job=args.max_experiments_per_job,
+                **run_config,
+            )
+        print(estimate)
+        return 0
     names = [circuit.name for circuit in circuits]
     started = time.monotonic()
     with JobManager(journal=journal) as manager:

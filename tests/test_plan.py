@@ -1,0 +1,114 @@
+"""JobManager.plan and ``managedjob run --dry-run``: the jobs a run would make, submitting none."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from qiskit import transpile
+from qiskit.circuit import Parameter, QuantumCircuit
+from qiskit.primitives import StatevectorEstimator
+from qiskit.quantum_info import SparsePauliOp
+
+from helpers import basis_circuit
+from managedjob import InvalidInputError, JobManager, Journal, RunEstimate
+from managedjob._estimate import JOB_OVERHEAD_SECONDS
+from managedjob.testing import FakeClock, ScriptedBackend
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def spans(job_set: Any) -> list[int]:
+    return [mjob.end_index - mjob.start_index + 1 for mjob in job_set.managed_jobs()]
+
+
+def test_the_plan_of_circuits_is_the_split_run_makes_and_nothing_is_submitted(
+    journal_path: Path,
+) -> None:
+    circuits = [basis_circuit(i) for i in range(11)]
+    backend = ScriptedBackend(clock=FakeClock(), max_circuits=4)
+    with JobManager(clock=backend.clock) as manager:
+        estimate = manager.plan(circuits, backend, max_experiments_per_job=5, shots=100)
+        assert isinstance(estimate, RunEstimate)
+        assert backend.run_calls == 0
+        assert manager.job_sets() == []
+        job_set = manager.run(circuits, backend, max_experiments_per_job=5, shots=100)
+        job_set.results()
+    assert [job.items for job in estimate.jobs] == spans(job_set) == [4, 4, 3]
+    assert [job.executions for job in estimate.jobs] == [400, 400, 300]
+    assert estimate.items == 11 and estimate.executions == 1100
+    assert all(job.payload_bytes > 0 for job in estimate.jobs)
+    assert estimate.usage_seconds is None  # not an IBM Quantum device
+    assert len(Journal(journal_path).job_sets()) == 1  # the run, not the plan
+    text = str(estimate)
+    assert text.startswith("3 jobs on scripted_backend: 11 experiments, 1100 executions")
+    assert len(text.splitlines()) == 2 + 3
+
+
+def test_the_plan_of_pubs_is_the_split_run_pubs_makes() -> None:
+    theta = Parameter("theta")
+    ansatz = QuantumCircuit(1)
+    ansatz.ry(theta, 0)
+    pubs = [(ansatz, SparsePauliOp("Z"), np.linspace(0, 1, 4)) for _ in range(5)]
+    estimator = StatevectorEstimator()
+    with JobManager(journal=False) as manager:
+        estimate = manager.plan(pubs, estimator, max_pubs_per_job=2, precision=0.01)
+        job_set = manager.run_pubs(pubs, estimator, max_pubs_per_job=2, precision=0.01)
+        job_set.primitive_result()
+    assert estimate.workload == "pubs"
+    assert [job.items for job in estimate.jobs] == spans(job_set) == [2, 2, 1]
+    assert [job.executions for job in estimate.jobs] == [8, 8, 4]  # elements of each PUB
+    assert "PUB parts" in str(estimate)
+
+
+def test_bad_input_is_refused_as_run_would(journal_path: Path) -> None:
+    with JobManager() as manager, pytest.raises(InvalidInputError, match="shots"):
+        manager.plan([basis_circuit(0)], ScriptedBackend(), shots=-3)
+
+
+@pytest.mark.filterwarnings("ignore:The SamplerV2 class is deprecated:DeprecationWarning")
+def test_on_ibm_quantum_the_plan_estimates_the_qpu_time(ibm_loopback: Any, runtime_service: Any):
+    backend = runtime_service.backend("fake_manila")
+    circuits = transpile([basis_circuit(i) for i in range(6)], backend, seed_transpiler=7)
+    with JobManager(journal=False) as manager:
+        estimate = manager.plan(circuits, backend, max_experiments_per_job=4, shots=1000)
+    assert ibm_loopback.count("POST", "/jobs") == 0  # nothing submitted
+    delay = backend.default_rep_delay
+    assert [job.executions for job in estimate.jobs] == [4000, 2000]
+    assert [job.usage_seconds for job in estimate.jobs] == pytest.approx(
+        [JOB_OVERHEAD_SECONDS + 4000 * delay, JOB_OVERHEAD_SECONDS + 2000 * delay]
+    )
+    assert "s of QPU time" in str(estimate)
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
+    journal = tmp_path / "journal.sqlite3"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "managedjob",
+            "run",
+            str(EXAMPLES / "random_sweep.qpy"),
+            "--backend",
+            "basic",
+            "--shots",
+            "10",
+            "--dry-run",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "MANAGEDJOB_JOURNAL": str(journal)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("20 jobs on basic_simulator: 2000 experiments, 20000 executions")
+    assert "submitting" not in done.stderr
+    assert list(tmp_path.iterdir()) == []  # no journal, no counts file
