@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -750,3 +751,49 @@ def test_messages_keep_their_quotes() -> None:
 
     assert one_line(ValueError("'4' is the start of '7'")) == "'4' is the start of '7'"
     assert one_line(KeyError("missing")) == "missing"
+
+
+def test_list_limit_and_prune(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from managedjob import JobManager, Journal, SystemClock
+    from managedjob.cli import main
+    from managedjob.testing import ScriptedBackend
+
+    journal = tmp_path / "journal.sqlite3"
+    done = []
+    with JobManager(journal=journal) as manager:
+        for name in ("old", "middle", "new"):
+            job_set = manager.run([bell_circuit()], ScriptedBackend(), name=name)
+            job_set.results()
+            done.append(job_set.job_set_id())
+        # A set whose job never finishes (a remote job still queued).
+        waiting = manager.run(
+            [bell_circuit()], ScriptedBackend(clock=SystemClock(), run_time=3600.0), name="queued"
+        )
+        waiting.managed_jobs()[0].future.result(timeout=30)
+    assert main(["list", "--journal", str(journal), "-n", "2"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 3 and "queued" in listed[1] and "new" in listed[2]
+
+    assert main(["prune", "--journal", str(journal), "--older-than", "0s", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "would delete 3 job sets" in out and "kept 1 older set with unfinished jobs" in out
+    assert len(Journal(journal, read_only=True).job_sets()) == 4
+
+    assert main(["prune", "--journal", str(journal), "--older-than", "0s"]) == 0
+    assert "deleted 3 job sets" in capsys.readouterr().out
+    (left,) = Journal(journal, read_only=True).job_sets()
+    assert left.job_set_id == waiting.job_set_id()
+
+    with pytest.raises(SystemExit):
+        main(["prune", "--journal", str(journal), "--older-than", "soon"])
+    assert "an age is a whole number and a unit" in capsys.readouterr().err
+
+
+def bell_circuit() -> Any:
+    from qiskit import QuantumCircuit
+
+    circuit = QuantumCircuit(2, name="bell")
+    circuit.h(0)
+    circuit.cx(0, 1)
+    circuit.measure_all()
+    return circuit

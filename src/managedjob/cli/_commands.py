@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 
 from managedjob._checks import hide_account_details
 from managedjob._job_set import PartialRetryError
@@ -49,6 +50,8 @@ __all__ = [
     "MAX_JOB_LINES",
     "cancel_command",
     "list_command",
+    "parse_age",
+    "prune_command",
     "report_command",
     "results_command",
     "retry_command",
@@ -67,12 +70,11 @@ def list_command(args: argparse.Namespace) -> int:
         return 0
     with Journal(path, read_only=True) as journal, JobManager(journal=journal) as manager:
         tags = args.tag or None
-        records = {r.job_set_id: r for r in journal.job_sets(name=args.name, tags=tags)}
-        job_sets = [
-            job_set
-            for job_set in manager.job_sets(name=args.name, tags=tags, from_journal=True)
-            if job_set.job_set_id() in records
-        ]
+        found = journal.job_sets(name=args.name, tags=tags)  # oldest first
+        if args.limit is not None:
+            found = found[-args.limit :] if args.limit else []
+        records = {r.job_set_id: r for r in found}
+        job_sets = [manager.retrieve_job_set(r.job_set_id) for r in found]
         if not job_sets:
             filters = " matching" if args.name or args.tag else ""
             print(f"no{filters} job sets in the journal {path}", file=sys.stderr)
@@ -281,3 +283,49 @@ def cancel_command(args: argparse.Namespace) -> int:
                 else f"{plural(len(unreachable), 'job')} could not be reached: {no_backend}"
             )
         return 1 if unreachable or still else 0
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_age(text: str) -> timedelta:
+    """Read an age such as ``30d``, ``12h``, ``90m``, ``2w`` or ``45s``.
+
+    Raises:
+        argparse.ArgumentTypeError: Naming the text, if it is not one.
+    """
+    amount, unit = text[:-1], text[-1:].lower()
+    if unit not in _DURATION_UNITS or not amount.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"an age is a whole number and a unit (s, m, h, d, w), such as 30d, not {text!r}"
+        )
+    return timedelta(seconds=int(amount) * _DURATION_UNITS[unit])
+
+
+def prune_command(args: argparse.Namespace) -> int:
+    """Run ``managedjob prune``; return the exit code."""
+    path = journal_path(args)
+    if not path.exists():
+        print(f"nothing to prune: there is no journal at {path}", file=sys.stderr)
+        return 0
+    cutoff = datetime.now(timezone.utc) - args.older_than
+    with Journal(path, read_only=args.dry_run) as journal:
+        old = [r for r in journal.job_sets() if r.created_at < cutoff]
+        unfinished = [r for r in old if r.finished_jobs < r.jobs]
+        chosen = old if args.include_unfinished else [r for r in old if r not in unfinished]
+        for record in chosen:
+            if not args.dry_run:
+                journal.delete_job_set(record.job_set_id)
+        journal.flush()
+    verb = "would delete" if args.dry_run else "deleted"
+    print(
+        f"{verb} {plural(len(chosen), 'job set')} created before {local_time(cutoff)} "
+        f"from the journal {path}"
+    )
+    kept = len(old) - len(chosen)
+    if kept:
+        print(
+            f"kept {plural(kept, 'older set')} with unfinished jobs "
+            "(--include-unfinished deletes them too; their jobs are then no longer followed)"
+        )
+    return 0

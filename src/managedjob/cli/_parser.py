@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 
 from managedjob._journal import ENV_VAR
@@ -10,6 +11,8 @@ from managedjob.cli._backends import backend_choices
 from managedjob.cli._commands import (
     cancel_command,
     list_command,
+    parse_age,
+    prune_command,
     report_command,
     results_command,
     retry_command,
@@ -89,7 +92,32 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "--tag", action="append", metavar="T", help="only the sets with this tag (repeatable)"
     )
+    listing.add_argument(
+        "-n", "--limit", type=_non_negative_int, metavar="N", help="only the newest N sets"
+    )
     listing.set_defaults(func=list_command)
+
+    prune = commands.add_parser(
+        "prune",
+        parents=[common],
+        help="delete old job sets from the journal",
+        description="Delete the job sets created longer ago than --older-than from the "
+        "journal. Sets with unfinished jobs are kept unless --include-unfinished.",
+    )
+    prune.add_argument(
+        "--older-than",
+        type=parse_age,
+        required=True,
+        metavar="AGE",
+        help="sets created longer ago than this: 30d, 12h, 90m, 2w, 45s",
+    )
+    prune.add_argument(
+        "--include-unfinished",
+        action="store_true",
+        help="delete sets whose jobs are not all finished too",
+    )
+    prune.add_argument("--dry-run", action="store_true", help="say what would be deleted")
+    prune.set_defaults(func=prune_command)
 
     id_help = "the job set's id (or the start of it)"
     backend_lookup = "look the set's unfinished jobs up on this backend"
@@ -192,11 +220,22 @@ def _add_output_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argument type: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(
+                f"{value} is not positive" if minimum == 1 else f"{value} is below {minimum}"
+            )
+        return value
+
+    return parse
+
+
+_positive_int = _whole_number(1)
+_non_negative_int = _whole_number(0)
