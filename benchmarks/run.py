@@ -29,6 +29,7 @@ from typing import Any
 
 from qiskit import QuantumCircuit, transpile
 
+import bench_ibm_loopback
 import bench_pubs
 from managedjob import JobManager, SystemClock
 from managedjob._journal import ENV_VAR
@@ -643,6 +644,7 @@ def main() -> None:
         dask_scaling,
         bench_pubs.managed_estimator,
         bench_pubs.merging,
+        bench_ibm_loopback.rate_limited,
     )
     with tempfile.TemporaryDirectory() as scratch:
         if args.scale:

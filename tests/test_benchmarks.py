@@ -20,6 +20,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
         ("bench_convert.py", "PUB"),
         ("bench_journal.py", "per 1,000 experiments"),
         ("bench_pubs.py", "PubResults"),
+        ("bench_ibm_loopback.py", "jobs beyond one per slice"),
         ("bench_phases.py", "wall time"),
     ],
 )
