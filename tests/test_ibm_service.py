@@ -632,15 +632,16 @@ def test_429_on_a_result_download_is_waited_out(ibm_loopback, backend):
     assert [status for *_, status in ibm_loopback.requests].count(429) == 6
 
 
+def run_four(manager: JobManager, backend: Any, **options: Any) -> Any:
+    """Four circuits in two jobs of two, with SHOTS shots."""
+    return manager.run(
+        isa(backend, 4), backend=backend, max_experiments_per_job=2, shots=SHOTS, **options
+    )
+
+
 def test_max_execution_time_passes_through_to_each_job(ibm_loopback, backend):
     with in_order(journal=False) as manager:
-        job_set = manager.run(
-            isa(backend, 4),
-            backend=backend,
-            max_experiments_per_job=2,
-            shots=SHOTS,
-            max_execution_time=300,
-        )
+        job_set = run_four(manager, backend, max_execution_time=300)
         assert job_set.results().success
         with pytest.raises(InvalidInputError, match="max_execution_time must be a positive int"):
             manager.run(isa(backend, 1), backend=backend, max_execution_time=-5)
@@ -651,13 +652,7 @@ def test_max_execution_time_passes_through_to_each_job(ibm_loopback, backend):
 def test_max_resubmits_reruns_jobs_a_batch_expiry_cancelled_in_a_new_batch(ibm_loopback, backend):
     ibm_loopback.hold()
     with in_order(journal=False) as manager:
-        job_set = manager.run(
-            isa(backend, 4),
-            backend=backend,
-            max_experiments_per_job=2,
-            shots=SHOTS,
-            max_resubmits=1,
-        )
+        job_set = run_four(manager, backend, max_resubmits=1)
         wait_until(lambda: len(ibm_loopback.jobs) == 2, "both jobs to be created")
         ibm_loopback.expire_session()
         ibm_loopback.release()

@@ -188,6 +188,19 @@ def test_a_refresh_right_after_run_on_aer_loses_nothing() -> None:
             assert journaled.success and journaled.get_counts(5) == {expected_key(5): 2000}
 
 
+def run_script(code: str, where: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` as a user's script in a new interpreter, journaling into ``where``."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "MANAGEDJOB_JOURNAL": str(where / "journal.sqlite3"), **env},
+        cwd=where,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 SUBMIT_AND_EXIT = """
 from qiskit import QuantumCircuit
 from qiskit_aer import AerSimulator
@@ -252,20 +265,7 @@ def test_a_script_that_exits_right_after_run_leaves_every_result_for_the_next(
 
 def test_the_exit_wait_is_bounded_and_says_what_it_could_not_finish(tmp_path: Path) -> None:
     script = SUBMIT_AND_EXIT.replace("shots=5000", "shots=200_000")
-    env = {
-        **os.environ,
-        "MANAGEDJOB_JOURNAL": str(tmp_path / "journal.sqlite3"),
-        "MANAGEDJOB_EXIT_TIMEOUT": "0",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = run_script(script, tmp_path, MANAGEDJOB_EXIT_TIMEOUT="0")
     assert done.returncode == 0, done.stderr
     assert "waiting up to 0 s" in done.stderr
     assert "did not finish in time and are lost with this process" in done.stderr
@@ -295,15 +295,7 @@ def test_a_script_on_a_remote_target_records_every_job_id_before_it_ends(
     tmp_path: Path,
 ) -> None:
     journal = tmp_path / "journal.sqlite3"
-    env = {**os.environ, "MANAGEDJOB_JOURNAL": str(journal)}
-    done = subprocess.run(
-        [sys.executable, "-c", SUBMIT_REMOTE_AND_EXIT],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = run_script(SUBMIT_REMOTE_AND_EXIT, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "submission(s) to finish" in done.stderr  # it said what it waited for
     with IBMQJobManager(journal=journal) as other:
