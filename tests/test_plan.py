@@ -112,3 +112,45 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
     assert done.stdout.startswith("20 jobs on basic_simulator: 2000 experiments, 20000 executions")
     assert "submitting" not in done.stderr
     assert list(tmp_path.iterdir()) == []  # no journal, no counts file
+
+
+@pytest.mark.filterwarnings("ignore:The SamplerV2 class is deprecated:DeprecationWarning")
+def test_a_usage_budget_holds_back_the_jobs_past_it(ibm_loopback: Any, runtime_service: Any):
+    from qiskit.providers import JobStatus
+
+    from helpers import expected_key, in_order
+    from managedjob import UsageBudgetError
+
+    backend = runtime_service.backend("fake_manila")
+    circuits = transpile([basis_circuit(i) for i in range(6)], backend, seed_transpiler=7)
+    with in_order(journal=False) as manager:
+        estimate = manager.plan(circuits, backend, max_experiments_per_job=2, shots=1000)
+        budget = estimate.jobs[0].usage_seconds + estimate.jobs[1].usage_seconds + 0.5
+        ibm_loopback.hold()  # nothing finishes (and reports its usage) meanwhile
+        job_set = manager.run(
+            circuits, backend, max_experiments_per_job=2, shots=1000, max_usage_seconds=budget
+        )
+        job_set.managed_jobs()[2].future.result(timeout=30)
+        ibm_loopback.release()
+        partial = job_set.results(partial=True)
+        statuses = job_set.statuses()
+        held_back = job_set.managed_jobs()[2].submit_error
+        errors = job_set.error_messages() or ""
+        assert ibm_loopback.count("POST", "/jobs") == 2
+        assert statuses[:2] == [JobStatus.DONE, JobStatus.DONE] and statuses[2] is None
+        assert isinstance(held_back, UsageBudgetError)
+        assert held_back.budget == pytest.approx(budget)
+        assert "max_usage_seconds" in errors and "retry_failed() submits it" in errors
+        assert partial.get_counts(0) == {expected_key(0): 1000}
+        # Asked for, what the budget held back runs.
+        assert len(job_set.retry_failed()) == 1
+        results = job_set.results()
+    assert results.success and ibm_loopback.count("POST", "/jobs") == 3
+
+
+def test_a_usage_budget_needs_a_target_whose_usage_can_be_estimated() -> None:
+    with JobManager(journal=False) as manager:
+        with pytest.raises(InvalidInputError, match="max_usage_seconds needs a target"):
+            manager.run([basis_circuit(0)], ScriptedBackend(), max_usage_seconds=10)
+        with pytest.raises(InvalidInputError, match="max_usage_seconds must be a positive"):
+            manager.run([basis_circuit(0)], ScriptedBackend(), max_usage_seconds=-1)

@@ -62,6 +62,7 @@ from managedjob.exceptions import (
     TooManyRequestsError,
     UnknownJobSetError,
     UnsupportedRunOptionError,
+    UsageBudgetError,
 )
 from managedjob.primitives import ManagedEstimator, ManagedPrimitiveJob, ManagedSampler
 
@@ -111,6 +112,7 @@ __all__ = [
     "TooManyRequestsError",
     "UnknownJobSetError",
     "UnsupportedRunOptionError",
+    "UsageBudgetError",
     "__version__",
     "default_journal_path",
     "exceptions",

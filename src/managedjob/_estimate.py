@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 from qiskit.circuit import QuantumCircuit
 
 from managedjob._job_set import plan_pub_run, pub_target
+from managedjob._job_set._budget import UsageBudget
 from managedjob._managed_job import CheckedRun
 from managedjob._pubs import PubItem, estimate_circuit_bytes, pub_costs
 from managedjob._split import ASSUMED_SHOTS, Budget, effective_max_experiments, plan_slices
+from managedjob.exceptions import InvalidInputError
 from managedjob.targets import Target, resolve_target
 from managedjob.targets.ibm_runtime import IBMRuntimeTarget
 from managedjob.targets.primitives import PubTarget, is_pub_primitive, runs_in_process
@@ -34,6 +36,7 @@ __all__ = [
     "estimate_run",
     "estimate_usage_seconds",
     "split_circuits",
+    "usage_budget_for",
 ]
 
 #: QPU seconds a job costs besides its shots, in the usage model.
@@ -272,3 +275,32 @@ def split_circuits(
         budgets.append(Budget("payload bytes", costs, limits.max_payload_bytes))
     slices = plan_slices(len(experiments), size, budgets)
     return [experiments[part.start : part.stop] for part in slices]
+
+
+def usage_budget_for(
+    target: Target, slices: Sequence[Sequence[Any]], options: Mapping[str, Any], limit: float
+) -> UsageBudget:
+    """Return the usage budget of a run (``run(..., max_usage_seconds=limit)``).
+
+    Raises:
+        InvalidInputError: If ``limit`` is not a positive number, or the
+            target's usage cannot be estimated (it is not IBM Quantum).
+    """
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
+        raise InvalidInputError(f"max_usage_seconds must be a positive number, not {limit!r}")
+    ibm, rep_delay = _ibm_rep_delay(target)
+    if not ibm:
+        raise InvalidInputError(
+            f"max_usage_seconds needs a target whose QPU usage can be estimated (IBM "
+            f"Quantum); {target.name!r} has none"
+        )
+    shots = int(options.get("shots") or ASSUMED_SHOTS)
+    estimates = []
+    for items in slices:
+        if items and isinstance(items[0], PubItem):
+            costs = pub_costs([item.pub for item in items], shots, estimate_circuit_bytes)
+            executions = sum(c.size * c.executions_per_element(i) for i, c in enumerate(costs))
+        else:
+            executions = len(items) * shots
+        estimates.append(estimate_usage_seconds(executions, rep_delay))
+    return UsageBudget(float(limit), estimates)

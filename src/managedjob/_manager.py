@@ -20,7 +20,7 @@ from managedjob._checks import (
     hide_account_details,
     warn_job_share_level,
 )
-from managedjob._estimate import RunEstimate, estimate_run, split_circuits
+from managedjob._estimate import RunEstimate, estimate_run, split_circuits, usage_budget_for
 from managedjob._job_set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
@@ -36,6 +36,7 @@ from managedjob._managed_job import CheckedRun
 from managedjob._manager_exit import register_for_exit
 from managedjob._manager_sets import (
     JobSetFilter,
+    check_manager_settings,
     flush_journal,
     followed_jobs,
     full_job_set_id,
@@ -142,14 +143,9 @@ class JobManager:
         journal: bool | str | os.PathLike[str] | Journal = True,
         journal_required: bool = True,
     ) -> None:
-        if executor is not None and not callable(getattr(executor, "submit", None)):
-            raise InvalidInputError(
-                f"executor must be a concurrent.futures.Executor, not {executor!r}"
-            )
-        if max_parallel_submits is not None:
-            check_positive_int("max_parallel_submits", max_parallel_submits)
-        if max_parallel_fetches is not None:
-            check_positive_int("max_parallel_fetches", max_parallel_fetches)
+        check_manager_settings(
+            executor, max_parallel_submits, max_parallel_fetches, journal, journal_required
+        )
         self._owns_executor = executor is None
         workers = ADAPTIVE_MAXIMUM if max_parallel_submits is None else max_parallel_submits
         self._executor: Executor = executor or ThreadPoolExecutor(
@@ -162,12 +158,6 @@ class JobManager:
             "poll_policy": poll_policy,
             "clock": clock,
         }
-        if not isinstance(journal, (bool, str, os.PathLike, Journal)):
-            raise InvalidInputError(
-                f"journal must be True, False, a path or a Journal, not {journal!r}"
-            )
-        if not isinstance(journal_required, bool):
-            raise InvalidInputError(f"journal_required must be a bool, not {journal_required!r}")
         self._journal_setting = journal
         self._journal_required = journal_required
         self._journal: Journal | None = None
@@ -262,6 +252,7 @@ class JobManager:
         job_tags: list[str] | None = None,
         *,
         max_resubmits: int = 0,
+        max_usage_seconds: float | None = None,
         **run_config: Any,
     ) -> ManagedJobSet:
         """Run experiments on a target as a set of jobs.
@@ -286,6 +277,11 @@ class JobManager:
                 ``ERROR``, or cannot be submitted) is resubmitted by itself,
                 as soon as the failure is seen; 0 (the default) never.
                 :meth:`ManagedJobSet.results` waits for the resubmissions.
+            max_usage_seconds: On IBM Quantum, stop submitting jobs once those
+                submitted (their reported usage, else their estimate; see
+                :meth:`plan`) and the next would pass it. The others are not
+                submitted (a ``UsageBudgetError`` each); ``retry_failed()``
+                submits them.
             **run_config: Run options for every job, such as ``shots``,
                 ``memory`` or ``seed_simulator``. An option the target cannot
                 honour is an error.
@@ -325,6 +321,10 @@ class JobManager:
             resubmit,
         )
         job_set = self._new_job_set(name=name)
+        if max_usage_seconds is not None:
+            job_set._state.usage_budget = usage_budget_for(
+                plan.checked.target, plan.slices, run_config, max_usage_seconds
+            )
         if type(job_set).run is not ManagedJobSet.run:
             # A subclass that overrides run() (as in-house job managers of the
             # legacy API did) is called the legacy way; it checks again.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,6 +10,7 @@ from typing import Any
 
 from qiskit.providers import JobV1
 
+from managedjob._checks import check_positive_int
 from managedjob._job_set import ManagedJobSet
 from managedjob._journal import Journal, JournalPolicy
 from managedjob._restore import restore_job_set
@@ -16,6 +18,7 @@ from managedjob.exceptions import InvalidInputError, JournalError, UnknownJobSet
 
 __all__ = [
     "JobSetFilter",
+    "check_manager_settings",
     "flush_journal",
     "followed_jobs",
     "full_job_set_id",
@@ -184,3 +187,33 @@ def full_job_set_id(
             f"{text!r} is the start of {len(matches)} job set ids ({shown}); give more of it"
         )
     return matches[0] if matches else text
+
+
+def check_manager_settings(
+    executor: object,
+    max_parallel_submits: object,
+    max_parallel_fetches: object,
+    journal: object,
+    journal_required: object,
+) -> None:
+    """Check ``JobManager``'s settings, naming the first bad one.
+
+    Raises:
+        InvalidInputError: If a setting is not valid.
+    """
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise InvalidInputError(
+            f"executor must be a concurrent.futures.Executor, not {executor!r}"
+        )
+    for label, value in (
+        ("max_parallel_submits", max_parallel_submits),
+        ("max_parallel_fetches", max_parallel_fetches),
+    ):
+        if value is not None:
+            check_positive_int(label, value)
+    if not isinstance(journal, (bool, str, os.PathLike, Journal)):
+        raise InvalidInputError(
+            f"journal must be True, False, a path or a Journal, not {journal!r}"
+        )
+    if not isinstance(journal_required, bool):
+        raise InvalidInputError(f"journal_required must be a bool, not {journal_required!r}")

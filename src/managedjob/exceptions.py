@@ -52,6 +52,7 @@ __all__ = [
     "TooManyRequestsError",
     "UnknownJobSetError",
     "UnsupportedRunOptionError",
+    "UsageBudgetError",
     "error_text",
 ]
 
@@ -135,6 +136,27 @@ class JobLimitError(JobManagerError):
     Target adapters raise it (or a subclass) so that a managed job waits for
     a pending job to finish and submits again, instead of failing.
     """
+
+
+class UsageBudgetError(JobManagerError):
+    """A job was not submitted: it would take the set past its ``max_usage_seconds``.
+
+    It is the job's ``submit_error``; the job is not resubmitted by
+    ``max_resubmits``, and :meth:`~managedjob.ManagedJobSet.retry_failed`
+    submits it (the budget no longer applies once you ask).
+
+    Attributes:
+        estimate: The job's estimated usage, in seconds.
+        committed: The usage of the set's jobs already submitted (actual
+            where the service reported it, else estimated), in seconds.
+        budget: The set's ``max_usage_seconds``.
+    """
+
+    def __init__(self, message: str, estimate: float, committed: float, budget: float) -> None:
+        super().__init__(message)
+        self.estimate = estimate
+        self.committed = committed
+        self.budget = budget
 
 
 class TooManyRequestsError(JobManagerError):

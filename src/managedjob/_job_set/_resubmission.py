@@ -17,7 +17,12 @@ from managedjob._job_set._workload import CIRCUITS
 from managedjob._journal import SliceObserver
 from managedjob._managed_job import CheckedRun, ManagedJob
 from managedjob._restore import reattach, settle_unrecorded
-from managedjob.exceptions import InvalidInputError, JobManagerInvalidStateError, JournalError
+from managedjob.exceptions import (
+    InvalidInputError,
+    JobManagerInvalidStateError,
+    JournalError,
+    UsageBudgetError,
+)
 
 __all__ = ["PartialRetryError", "Resubmitter", "needs_retry"]
 
@@ -109,6 +114,8 @@ class Resubmitter:
             Whether ``mjob`` was replaced by a resubmission.
         """
         state = self._state
+        if isinstance(mjob.submit_error, UsageBudgetError):
+            return False  # held back by the budget: only retry_failed() submits it
         if not state.resubmit.allows(mjob._attempt, state.cancel_requested):
             return False
         with state.lock:
@@ -150,6 +157,8 @@ class Resubmitter:
         """Resubmit every failed job (see ``ManagedJobSet.retry_failed``)."""
         state = self._state
         self._submitter.require_jobs()
+        if state.usage_budget is not None:
+            state.usage_budget.lift()  # asked for: what the budget held back runs now
         given = self._given_circuits(circuits)
         chosen = backend if backend is not None else state.backend
         if chosen is not None:

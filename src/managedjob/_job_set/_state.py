@@ -12,6 +12,7 @@ from typing import Any
 
 from qiskit.providers import JobV1
 
+from managedjob._job_set._budget import UsageBudget
 from managedjob._job_set._policy import ResubmitPolicy
 from managedjob._job_set._workload import CIRCUITS, Workload
 from managedjob._journal import Journal, SetRecorder
@@ -143,6 +144,8 @@ class SetState:
         # Where submissions and resubmissions go.
         self.executor: Executor | None = None
         self.resubmit = ResubmitPolicy()
+        #: ``max_usage_seconds`` of the run, with each slice's estimate.
+        self.usage_budget: UsageBudget | None = None
         self.cancel_requested = False
         self.new_managed_job = new_managed_job
 
@@ -203,6 +206,16 @@ class SetStateView:
     """
 
     _state: SetState
+
+    def _admit(self, index: int) -> None:
+        """Let slice ``index`` be submitted if the set's usage budget allows it.
+
+        Raises:
+            UsageBudgetError: If it does not (see ``UsageBudget.admit``).
+        """
+        budget = self._state.usage_budget
+        if budget is not None:
+            budget.admit(index, self._state.managed_jobs)
 
     @property
     def _created_at(self) -> datetime:

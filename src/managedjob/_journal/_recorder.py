@@ -615,9 +615,14 @@ class SliceObserver:
         self.unrecorded = False
 
     def before_submit(self, mjob: ManagedJob) -> None:
-        """Wait until the slice is journaled (see :meth:`AttemptRecorder.wait_ready`)."""
+        """Wait until the slice is journaled (see :meth:`AttemptRecorder.wait_ready`).
+
+        Then the set's usage budget, if it has one, admits the slice or
+        refuses it (a ``UsageBudgetError``, which stops the submission).
+        """
         if self.recorder is not None:
             self.recorder.wait_ready(mjob)
+        self.job_set._admit(self.index)
 
     def submitted(self, mjob: ManagedJob) -> None:
         """Journal the job id (or the error), then watch the job or resubmit."""
