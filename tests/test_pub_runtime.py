@@ -123,7 +123,7 @@ def test_runtime_primitives_have_ibms_limits(manila: Any) -> None:
     sampler = PubTarget(quietly(runtime.SamplerV2, mode=manila))
     estimator = PubTarget(quietly(runtime.EstimatorV2, mode=manila))
     assert sampler.limits() == TargetLimits(
-        max_executions=10_000_000, max_payload_bytes=50_000_000
+        max_executions=10_000_000, max_payload_bytes=50_000_000, poll_interval=5.0
     )
     assert estimator.limits().max_executions is None
     assert estimator.limits().max_payload_bytes == 50_000_000

@@ -156,14 +156,32 @@ def test_limits_default_to_the_runtime_limits_and_are_configurable():
         max_experiments=None,
         max_executions=DEFAULT_MAX_EXECUTIONS,
         max_payload_bytes=DEFAULT_MAX_PAYLOAD_BYTES,
+        poll_interval=5.0,  # status reads are rate-limited too
     )
     assert DEFAULT_MAX_EXECUTIONS == 10_000_000
     custom = IBMRuntimeTarget(
         backend, max_experiments=7, max_executions=1_000, max_payload_bytes=2**20
     )
-    assert custom.limits() == TargetLimits(7, 1_000, 2**20)
+    assert custom.limits() == TargetLimits(7, 1_000, 2**20, poll_interval=5.0)
     unlimited = IBMRuntimeTarget(backend, max_executions=None, max_payload_bytes=None)
-    assert unlimited.limits() == TargetLimits()
+    assert unlimited.limits() == TargetLimits(poll_interval=5.0)
+
+
+def test_a_set_on_the_runtime_polls_its_jobs_at_most_every_five_seconds():
+    from managedjob import JobManager, PollPolicy
+
+    service = FakeRuntimeService()
+    clock = FakeClock()
+    circuit = basis(1)[0]
+    with JobManager(journal=False, clock=clock) as manager:
+        job_set = manager.run([circuit] * 2, service.backend(), max_experiments_per_job=1)
+        assert [m.poll_policy.maximum for m in job_set.managed_jobs()] == [5.0, 5.0]
+        job_set.results()
+    mine = PollPolicy(maximum=0.5)
+    with JobManager(journal=False, clock=clock, poll_policy=mine) as manager:
+        job_set = manager.run([circuit], service.backend())
+        assert job_set.managed_jobs()[0].poll_policy is mine  # given: kept
+        job_set.results()
 
 
 def test_payload_estimate_bounds_what_the_runtime_client_sends():

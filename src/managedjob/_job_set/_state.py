@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 import uuid
@@ -21,9 +22,9 @@ from managedjob._managed_job import ManagedJob
 from managedjob._naming import JOB_SET_ID_PREFIX, job_name
 from managedjob._results import ExperimentIndex, ManagedResults
 from managedjob._retry import RetryPolicy
-from managedjob._wait import Clock, PollPolicy
+from managedjob._wait import DEFAULT_POLL, Clock, PollPolicy
 from managedjob.exceptions import InvalidInputError, JobManagerInvalidStateError
-from managedjob.targets import Target
+from managedjob.targets import Target, TargetLimits
 
 __all__ = ["SetState", "SubmitSemaphore", "validate_tags"]
 
@@ -153,12 +154,16 @@ class SetState:
         """Bound the set's adaptive limits by what ``target`` documents.
 
         Fixed limits (``max_parallel_submits`` / ``max_parallel_fetches``
-        given) are left as they are.
+        given) are left as they are. The default polling grows to the
+        target's ``poll_interval``, if it asks for one.
         """
         try:
-            declared = target.limits().max_concurrent_requests
+            limits = target.limits()
         except Exception:  # a target that cannot say sets no limit
-            declared = None
+            limits = TargetLimits()
+        declared = limits.max_concurrent_requests
+        if limits.poll_interval is not None and self.poll_policy is DEFAULT_POLL:
+            self.poll_policy = dataclasses.replace(DEFAULT_POLL, maximum=limits.poll_interval)
         if self.max_parallel_submits is None:
             self.submit_lock = adaptive_limit(declared)
         if self.max_parallel_fetches is None:

@@ -66,6 +66,8 @@ class Submitter:
             job_names = [state.job_name(number) for number in range(len(jobs))]
             recorder = self._start_journal(plan, jobs, job_names)
             state.limit_to(checked.target)
+            for mjob in jobs:
+                mjob.poll_policy = state.poll_policy
             state.backend = checked.backend
             state.target = checked.target
             state.tags = list(plan.job_tags)

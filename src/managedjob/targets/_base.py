@@ -46,12 +46,18 @@ class TargetLimits:
             A set's adaptive concurrency never goes above it; explicit
             ``max_parallel_submits`` / ``max_parallel_fetches`` are the
             user's to choose.
+        poll_interval: The longest wait, in seconds, between two status
+            reads of one job that the target asks for (a remote service whose
+            reads are rate-limited): a set's default polling grows to it
+            rather than to its 1 s cap. A set given its own ``poll_policy``
+            keeps it.
     """
 
     max_experiments: int | None = None
     max_executions: int | None = None
     max_payload_bytes: int | None = None
     max_concurrent_requests: int | None = None
+    poll_interval: float | None = None
 
 
 @runtime_checkable

@@ -40,7 +40,7 @@ from managedjob.targets.ibm_runtime._client import service_of
 from managedjob.targets.ibm_runtime._errors import translate_submit_error
 from managedjob.targets.ibm_runtime._slices import cancel_duplicates, jobs_of_slice, now
 from managedjob.targets.ibm_runtime._tags import slice_tags
-from managedjob.targets.ibm_runtime._target import DEFAULT_MAX_PAYLOAD_BYTES
+from managedjob.targets.ibm_runtime._target import DEFAULT_MAX_PAYLOAD_BYTES, RUNTIME_POLL_SECONDS
 from managedjob.targets.sampler import PrimitiveJobV1, _backend_of, _failure_text, _sampler_name
 
 __all__ = [
@@ -266,6 +266,7 @@ class PubTarget(TargetBase):
         return TargetLimits(
             max_executions=RUNTIME_MAX_EXECUTIONS if self.is_sampler else None,
             max_payload_bytes=DEFAULT_MAX_PAYLOAD_BYTES,
+            poll_interval=RUNTIME_POLL_SECONDS,
         )
 
     def default_shots(self) -> int | None:

@@ -36,6 +36,10 @@ DEFAULT_MAX_EXECUTIONS = 10_000_000
 DEFAULT_MAX_PAYLOAD_BYTES = 50_000_000
 
 
+#: The longest wait between two status reads of a runtime job: IBM Quantum
+#: rate-limits reads too, and a job takes seconds at the least.
+RUNTIME_POLL_SECONDS = 5.0
+
 #: Run options of ``run()`` that are the runtime Sampler's own options, set per job.
 SAMPLER_RUN_OPTIONS = ("max_execution_time",)
 
@@ -292,6 +296,7 @@ class IBMRuntimeTarget(TargetBase):
             max_experiments=min(candidates) if candidates else None,
             max_executions=self._max_executions,
             max_payload_bytes=self._max_payload_bytes,
+            poll_interval=RUNTIME_POLL_SECONDS,
         )
 
     def check_run_config(self, run_config: Mapping[str, Any]) -> None:
