@@ -693,3 +693,17 @@ def test_the_default_creation_limit_is_what_ibm_documents(backend, runtime_servi
     assert target.limits().max_executions == DEFAULT_MAX_EXECUTIONS == 10_000_000
     with pytest.raises(InvalidInputError, match="max_jobs_per_minute"):
         IBMRuntimeTarget(backend, max_jobs_per_minute=0)
+
+
+def test_429_on_status_reads_is_no_failure_however_many(ibm_loopback, backend):
+    # More refusals in a row than a wait tolerates failed reads (5): none counts.
+    ibm_loopback.faults.rate_limit("GET", "/jobs/{id}", retry_after=None, times=8)
+    clock = FakeClock()
+    with in_order(journal=False, clock=clock) as manager:
+        job_set = manager.run(isa(backend, 4), backend=backend, shots=SHOTS)  # one job
+        results = job_set.results()
+    assert results.success, job_set.error_messages()
+    assert [results.get_counts(i) for i in range(4)] == [
+        {expected_key(i): SHOTS} for i in range(4)
+    ]
+    assert [status for *_, status in ibm_loopback.requests].count(429) == 8

@@ -21,7 +21,7 @@ PACKAGE = SRC / "managedjob"
 
 # Lowest first. A module's layer is that of the longest prefix listed.
 LAYERS: list[tuple[str, ...]] = [
-    ("managedjob.exceptions", "managedjob._checks", "managedjob._naming"),
+    ("managedjob.exceptions", "managedjob._checks", "managedjob._naming", "managedjob._throttle"),
     ("managedjob._wait", "managedjob._retry", "managedjob._split", "managedjob._limits"),
     ("managedjob._convert", "managedjob._qobj", "managedjob._pubs"),
     ("managedjob.targets",),

@@ -98,3 +98,17 @@ def test_schedule_keys_may_have_their_own_policy() -> None:
     assert schedule.due() == ["fast", "slow"]
     assert not schedule.polled("slow", RuntimeError("down"))
     assert list(schedule) == ["fast"]
+
+
+def test_a_read_refused_with_too_many_requests_is_no_failure_and_waits_as_asked() -> None:
+    from managedjob import TooManyRequestsError
+
+    clock = FakeClock()
+    schedule: PollSchedule[int] = PollSchedule(clock, PollPolicy(max_status_errors=2))
+    for _ in range(10):  # far more than two failed reads in a row
+        assert schedule.polled(0, TooManyRequestsError("slow down", retry_after=7.0))
+    assert schedule.next_due() == pytest.approx(clock.monotonic() + 7.0)
+    schedule.polled(0, TooManyRequestsError("slow down"))  # no Retry-After: the longest pause
+    assert schedule.next_due() == pytest.approx(clock.monotonic() + 1.0)  # the policy's maximum
+    assert schedule.polled(0, ConnectionError("reset"))
+    assert not schedule.polled(0, ConnectionError("reset"))  # real failures still count

@@ -19,43 +19,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import tenacity
 
+from managedjob._throttle import retry_after, too_many_requests
 from managedjob._wait import Clock
-from managedjob.exceptions import TooManyRequestsError
 
 __all__ = ["RetryPolicy", "retry_after", "too_many_requests"]
 
 T = TypeVar("T")
 
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
-
-
-def _http_status(error: BaseException) -> object:
-    # ``requests``' HTTPError keeps it on its response; other clients on the error.
-    status = getattr(error, "status_code", None)
-    if status is None:
-        status = getattr(getattr(error, "response", None), "status_code", None)
-    return status
-
-
-def too_many_requests(error: BaseException) -> bool:
-    """Whether ``error`` is a target's "too many requests" (HTTP 429)."""
-    return isinstance(error, TooManyRequestsError) or _http_status(error) == 429
-
-
-def retry_after(error: BaseException) -> float | None:
-    """The seconds a "too many requests" error asks to wait, if it names them."""
-    seconds = getattr(error, "retry_after", None)
-    if seconds is None:
-        headers: Any = getattr(getattr(error, "response", None), "headers", None)
-        seconds = headers.get("Retry-After") if headers is not None else None
-    try:
-        return None if seconds is None else max(0.0, float(seconds))
-    except (TypeError, ValueError):  # an HTTP date: back off instead
-        return None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from typing import Generic, Protocol, TypeVar, runtime_checkable
 
 from qiskit.providers import JobStatus, JobV1
 
+from managedjob._throttle import retry_after, too_many_requests
+
 __all__ = [
     "Clock",
     "Deadline",
@@ -219,19 +221,27 @@ class PollSchedule(Generic[K]):
 
         Returns:
             ``False`` once its policy's ``max_status_errors`` queries failed
-            in a row (the key is then no longer followed), else ``True``.
+            in a row (the key is then no longer followed), else ``True``. A
+            read refused with "too many requests" (HTTP 429) is not a failure:
+            the key is due again after the wait the target asked for (else
+            the policy's longest interval).
         """
         entry = self._entries.get(key)
         if entry is None:  # asked before it was followed: follow it from now on
             entry = self._entries[key] = _Entry(0.0, self.policy.initial, self.policy)
-        if error is not None:
+        pause = entry.interval
+        if error is not None and too_many_requests(error):
+            # Refused for now (HTTP 429): not a failed read; wait as asked.
+            asked = retry_after(error)
+            pause = max(pause, entry.policy.maximum if asked is None else asked)
+        elif error is not None:
             entry.errors += 1
             if entry.errors >= entry.policy.max_status_errors:
                 del self._entries[key]
                 return False
         else:
             entry.errors = 0
-        entry.due = self.clock.monotonic() + entry.interval
+        entry.due = self.clock.monotonic() + pause
         entry.interval = entry.policy.next_interval(entry.interval)
         return True
 

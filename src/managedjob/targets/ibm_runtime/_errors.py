@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from managedjob._throttle import error_chain
 from managedjob.exceptions import JobLimitError, JobManagerError, TooManyRequestsError
 
 __all__ = [
@@ -60,17 +61,6 @@ class IBMRuntimeQuotaError(JobManagerError):
     code = _QUOTA_CODE
 
 
-def _error_chain(error: BaseException) -> list[BaseException]:
-    # qiskit-ibm-runtime raises its errors ``from None``: the HTTP error is
-    # still the __context__.
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain and len(chain) < 8:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
-    return chain
-
-
 def retry_after_seconds(value: object) -> float | None:
     """Read a ``Retry-After`` header: seconds, or an HTTP date; ``None`` if unreadable."""
     if not isinstance(value, str) or not value.strip():
@@ -94,7 +84,7 @@ def rate_limit_of(error: BaseException) -> TooManyRequestsError | None:
     ``IBMRuntimeError``) and gives up on status reads after a few; the HTTP
     response, and its ``Retry-After``, is in the exception chain.
     """
-    for item in _error_chain(error):
+    for item in error_chain(error):
         response: Any = getattr(item, "response", None)
         if getattr(response, "status_code", None) == 429:
             headers = getattr(response, "headers", None) or {}
@@ -115,7 +105,7 @@ _SESSION_CLOSED_RE = re.compile(
 
 def is_session_closed(error: BaseException) -> bool:
     """Whether ``error`` says the job's batch or session is closed (code 4001)."""
-    text = "\n".join(str(item) for item in _error_chain(error))
+    text = "\n".join(str(item) for item in error_chain(error))
     codes = {int(code) for code in _ERROR_CODE_RE.findall(text)}
     return _SESSION_CLOSED_CODE in codes or _SESSION_CLOSED_RE.search(text) is not None
 
@@ -139,7 +129,7 @@ def translate_submit_error(error: Exception, job_name: str, count: int) -> JobMa
             f"IBM Quantum refused job {job_name} ({count} circuits) for now: {limited}",
             retry_after=limited.retry_after,
         )
-    text = "\n".join(str(item) for item in _error_chain(error))
+    text = "\n".join(str(item) for item in error_chain(error))
     codes = {int(code) for code in _ERROR_CODE_RE.findall(text)}
     where = f"job {job_name} ({count} circuits)"
     if _QUOTA_CODE in codes or _QUOTA_RE.search(text):
