@@ -154,3 +154,27 @@ def test_a_usage_budget_needs_a_target_whose_usage_can_be_estimated() -> None:
             manager.run([basis_circuit(0)], ScriptedBackend(), max_usage_seconds=10)
         with pytest.raises(InvalidInputError, match="max_usage_seconds must be a positive"):
             manager.run([basis_circuit(0)], ScriptedBackend(), max_usage_seconds=-1)
+
+
+@pytest.mark.filterwarnings("ignore:The SamplerV2 class is deprecated:DeprecationWarning")
+def test_a_pub_set_keeps_to_its_usage_budget_too(ibm_loopback: Any, runtime_service: Any):
+    from qiskit.providers import JobStatus
+    from qiskit_ibm_runtime import SamplerV2
+
+    from managedjob import ManagedSampler, UsageBudgetError
+
+    backend = runtime_service.backend("fake_manila")
+    circuits = transpile([basis_circuit(i) for i in range(4)], backend, seed_transpiler=7)
+    pubs = [(c, None, 500) for c in circuits]
+    ibm_loopback.hold()
+    with JobManager(journal=False, max_parallel_submits=1) as manager:
+        plan = manager.plan(pubs, SamplerV2(mode=backend), max_pubs_per_job=2)
+        sampler = ManagedSampler(SamplerV2(mode=backend), max_pubs_per_job=2, manager=manager)
+        job = sampler.run(pubs, max_usage_seconds=plan.jobs[0].usage_seconds + 0.1)
+        job.job_set.managed_jobs()[1].future.result(timeout=30)
+        ibm_loopback.release()
+        held_back = job.job_set.managed_jobs()[1].submit_error
+        assert isinstance(held_back, UsageBudgetError)
+        job.job_set.wait(timeout=30)
+        assert job.job_set.statuses() == [JobStatus.DONE, None]
+        assert ibm_loopback.count("POST", "/jobs") == 1

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "JOB_OVERHEAD_SECONDS",
+    "apply_usage_budget",
     "JobEstimate",
     "RunEstimate",
     "estimate_run",
@@ -304,3 +305,17 @@ def usage_budget_for(
             executions = len(items) * shots
         estimates.append(estimate_usage_seconds(executions, rep_delay))
     return UsageBudget(float(limit), estimates)
+
+
+def apply_usage_budget(
+    job_set: Any, plan: Any, limit: float | None, options: Mapping[str, Any]
+) -> None:
+    """Give ``job_set`` the usage budget ``limit`` for ``plan``'s slices (none if ``None``).
+
+    Raises:
+        InvalidInputError: See :func:`usage_budget_for`.
+    """
+    if limit is not None:
+        job_set._state.usage_budget = usage_budget_for(
+            plan.checked.target, plan.slices, options, limit
+        )

@@ -20,7 +20,7 @@ from managedjob._checks import (
     hide_account_details,
     warn_job_share_level,
 )
-from managedjob._estimate import RunEstimate, estimate_run, split_circuits, usage_budget_for
+from managedjob._estimate import RunEstimate, apply_usage_budget, estimate_run, split_circuits
 from managedjob._job_set import (
     DEFAULT_MAX_PARALLEL_FETCHES,
     DEFAULT_MAX_PARALLEL_SUBMITS,
@@ -321,10 +321,7 @@ class JobManager:
             resubmit,
         )
         job_set = self._new_job_set(name=name)
-        if max_usage_seconds is not None:
-            job_set._state.usage_budget = usage_budget_for(
-                plan.checked.target, plan.slices, run_config, max_usage_seconds
-            )
+        apply_usage_budget(job_set, plan, max_usage_seconds, run_config)
         if type(job_set).run is not ManagedJobSet.run:
             # A subclass that overrides run() (as in-house job managers of the
             # legacy API did) is called the legacy way; it checks again.
@@ -377,7 +374,8 @@ class JobManager:
             max_resubmits: How many times a failed job is resubmitted by itself.
             shots: Shots of the Sampler PUBs that set none.
             precision: Precision of the Estimator PUBs that set none.
-            **options: Other keyword arguments of the primitive's ``run()``.
+            **options: Other keyword arguments of the primitive's ``run()``,
+                and ``max_usage_seconds`` (as for :meth:`run`).
 
         Returns:
             The job set; :meth:`ManagedJobSet.primitive_result` gives its result.
@@ -391,6 +389,7 @@ class JobManager:
         """
         if self._closed:
             raise JobManagerInvalidStateError("this JobManager is closed")
+        max_usage_seconds = options.pop("max_usage_seconds", None)
         plan, _ = plan_pub_run(
             pubs,
             sampler_or_estimator,
@@ -403,6 +402,7 @@ class JobManager:
             options=options,
         )
         job_set = self._new_job_set(name=name)
+        apply_usage_budget(job_set, plan, max_usage_seconds, {"shots": shots})
         job_set._run_plan(plan, self._executor)
         with self._lock:
             self._job_sets.append(job_set)
