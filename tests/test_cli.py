@@ -797,3 +797,32 @@ def bell_circuit() -> Any:
     circuit.cx(0, 1)
     circuit.measure_all()
     return circuit
+
+
+def test_list_status_and_report_as_json(
+    journaled: Journaled, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from managedjob.cli import main
+
+    where = ["--journal", str(journaled.journal)]
+    assert main(["list", *where, "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [s["name"] for s in listed] == ["demo", "first"]  # newest first
+    demo = listed[0]
+    assert set(demo) == {"id", "name", "backend", "created", "tags", "experiments", "states"}
+    assert demo["id"] == journaled.demo_id and demo["tags"] == ["cli"]
+    assert demo["experiments"] == 3 and demo["backend"] == "basic_simulator"
+    assert demo["created"].endswith("+00:00")
+
+    assert main(["status", journaled.demo_id[:8], *where, "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["states"] == {"done": 2, "submit failed": 1}
+    assert [job["state"] for job in status["jobs"]] == ["done", "done", "submit failed"]
+    assert status["jobs"][2]["experiments"] == [2, 2] and status["jobs"][2]["job_id"] is None
+    assert "qubits" in status["jobs"][2]["error"]
+    assert status["jobs"][0]["error"] is None and status["jobs"][0]["job_id"]
+
+    assert main(["report", journaled.demo_id, *where, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == status
+    assert main(["report", journaled.demo_id, *where, "--json", "--summary"]) == 0
+    assert "jobs" not in json.loads(capsys.readouterr().out)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from managedjob._checks import hide_account_details
-from managedjob._job_set import PartialRetryError
-from managedjob._journal import Journal
+from managedjob._job_set import ManagedJobSet, PartialRetryError
+from managedjob._journal import JobSetRecord, Journal
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import JobManager
 from managedjob.cli._errors import CliError, one_line
@@ -44,7 +48,7 @@ from managedjob.cli._sets import (
     resolve_job_set_id,
     retrieve,
 )
-from managedjob.cli._states import NOT_FINAL, job_state, state_counts
+from managedjob.cli._states import NOT_FINAL, STATES, job_state, state_counts
 
 __all__ = [
     "MAX_JOB_LINES",
@@ -78,6 +82,18 @@ def list_command(args: argparse.Namespace) -> int:
         if not job_sets:
             filters = " matching" if args.name or args.tag else ""
             print(f"no{filters} job sets in the journal {path}", file=sys.stderr)
+            return 0
+        if args.json:
+            documents = [
+                set_document(
+                    records[s.job_set_id()],
+                    s,
+                    [job_state(mjob, attached=False) for mjob in s.managed_jobs()],
+                    with_jobs=False,
+                )
+                for s in reversed(job_sets)  # newest first
+            ]
+            print(json.dumps(documents, indent=2))
             return 0
         rows = [("ID", "NAME", "CREATED", "BACKEND", "JOBS", "STATE")]
         for job_set in reversed(job_sets):  # newest first
@@ -116,6 +132,9 @@ def status_command(args: argparse.Namespace) -> int:
         record, job_set, spec = retrieve(manager, journal, args, need_backend=False)
         mjobs = job_set.managed_jobs()
         states = [job_state(mjob, attached=spec is not None) for mjob in mjobs]
+        if args.json:
+            print(json.dumps(set_document(record, job_set, states), indent=2))
+            return 0
         rows = [
             ("job set", f"{job_set.name()} ({job_set.job_set_id()})"),
             ("backend", record.backend_name),
@@ -154,7 +173,14 @@ def status_command(args: argparse.Namespace) -> int:
 def report_command(args: argparse.Namespace) -> int:
     """Run ``managedjob report``; return the exit code."""
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
-        _, job_set, _ = retrieve(manager, journal, args, need_backend=False)
+        record, job_set, spec = retrieve(manager, journal, args, need_backend=False)
+        if args.json:
+            states = [
+                job_state(mjob, attached=spec is not None) for mjob in job_set.managed_jobs()
+            ]
+            document = set_document(record, job_set, states, with_jobs=not args.summary)
+            print(json.dumps(document, indent=2))
+            return 0
         print(job_set.report(detailed=not args.summary))
     return 0
 
@@ -329,3 +355,53 @@ def prune_command(args: argparse.Namespace) -> int:
             "(--include-unfinished deletes them too; their jobs are then no longer followed)"
         )
     return 0
+
+
+def set_document(
+    record: JobSetRecord, job_set: ManagedJobSet, states: Sequence[str], *, with_jobs: bool = True
+) -> dict[str, Any]:
+    """The ``--json`` document of a set (``list``, ``status``, ``report``); see docs/cli.rst.
+
+    Keys: ``id``, ``name``, ``backend``, ``created`` (ISO 8601, UTC), ``tags``,
+    ``experiments``, ``states`` (jobs by state) and, with ``with_jobs``,
+    ``jobs``: per job its ``index``, ``experiments`` (first and last),
+    ``state``, ``job_id`` and ``error`` (``null`` where there is none).
+    """
+    counts = Counter(states)
+    document: dict[str, Any] = {
+        "id": job_set.job_set_id(),
+        "name": job_set.name(),
+        "backend": record.backend_name,
+        "created": record.created_at.astimezone(timezone.utc).isoformat(),
+        "tags": list(job_set.tags()),
+        "experiments": record.experiments,
+        "states": {state: counts[state] for state in STATES if counts[state]},
+    }
+    if with_jobs:
+        jobs = zip(job_set.managed_jobs(), states, strict=True)
+        document["jobs"] = [
+            {
+                "index": number,
+                "experiments": [mjob.start_index, mjob.end_index],
+                "state": state,
+                "job_id": _job_id(mjob),
+                "error": None if state == "done" else _error(mjob),
+            }
+            for number, (mjob, state) in enumerate(jobs)
+        ]
+    return document
+
+
+def _error(mjob: ManagedJob) -> str | None:
+    message = mjob.error_message()
+    return hide_account_details(message) if message else None
+
+
+def _job_id(mjob: ManagedJob) -> str | None:
+    job = mjob.job
+    if job is None:
+        return None
+    try:
+        return str(job.job_id())
+    except Exception:  # a job that cannot tell
+        return None

@@ -95,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument(
         "-n", "--limit", type=_non_negative_int, metavar="N", help="only the newest N sets"
     )
+    listing.add_argument("--json", action="store_true", help=JSON_HELP)
     listing.set_defaults(func=list_command)
 
     prune = commands.add_parser(
@@ -130,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("id", metavar="ID", help=id_help)
     status.add_argument("--backend", metavar="SPEC", help=backend_lookup)
+    status.add_argument("--json", action="store_true", help=JSON_HELP)
     status.set_defaults(func=status_command)
 
     report = commands.add_parser(
@@ -141,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("id", metavar="ID", help=id_help)
     report.add_argument("--backend", metavar="SPEC", help=backend_lookup)
     report.add_argument("--summary", action="store_true", help="the summary only")
+    report.add_argument("--json", action="store_true", help=JSON_HELP)
     report.set_defaults(func=report_command)
 
     results = commands.add_parser(
@@ -218,6 +221,10 @@ def _add_output_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--format", choices=("json", "csv"), help="output format (default: from --out)"
     )
+
+
+#: The help of every ``--json`` option.
+JSON_HELP = "print a JSON document instead (its shape is in docs/cli.rst)"
 
 
 def _whole_number(minimum: int) -> Callable[[str], int]:
