@@ -770,7 +770,7 @@ def test_list_limit_and_prune(tmp_path: Path, capsys: pytest.CaptureFixture[str]
             [bell_circuit()], ScriptedBackend(clock=SystemClock(), run_time=3600.0), name="queued"
         )
         waiting.managed_jobs()[0].future.result(timeout=30)
-    assert main(["list", "--journal", str(journal), "-n", "2"]) == 0
+    assert main(["list", "--journal", str(journal), "--limit", "2"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert len(listed) == 3 and "queued" in listed[1] and "new" in listed[2]
 
@@ -826,3 +826,18 @@ def test_list_status_and_report_as_json(
     assert json.loads(capsys.readouterr().out) == status
     assert main(["report", journaled.demo_id, *where, "--json", "--summary"]) == 0
     assert "jobs" not in json.loads(capsys.readouterr().out)
+
+
+def test_short_options(tmp_path: Path) -> None:
+    ran = managedjob(
+        "run", str(EXAMPLES / "ghz.qasm"), "-b", "basic", "-s", "32", "-n", "short",
+        "-o", "c.json", cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    document = json.loads((tmp_path / "c.json").read_text())
+    assert document["name"] == "short" and document["backend"] == "basic_simulator"
+    assert sum(document["experiments"][0]["counts"].values()) == 32
+    listed = managedjob("list", "-n", "short", cwd=tmp_path)
+    assert listed.returncode == 0 and "short" in listed.stdout
+    verbose = managedjob("-v", "status", document["job_set_id"], cwd=tmp_path)
+    assert verbose.returncode == 0, verbose.stderr

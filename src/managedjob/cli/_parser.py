@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run circuit files as one managed set of jobs, and follow job sets.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log what happens (submissions, retries)"
+    )
     parser.add_argument("--version", action="version", version=f"managedjob {_version()}")
     journal_help = (
         f"the journal file (default: ${ENV_VAR}, else journal.sqlite3 in the user data directory)"
@@ -59,8 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "files", nargs="+", metavar="FILE", help="circuit files, directories or globs"
     )
-    run.add_argument("--backend", help=f"where to run: {choices} (default: aer, else basic)")
-    run.add_argument("--shots", type=_positive_int, help="shots per circuit")
+    run.add_argument("-b", "--backend", help=f"where to run: {choices} (default: aer, else basic)")
+    run.add_argument("-s", "--shots", type=_positive_int, help="shots per circuit")
     run.add_argument("--seed", type=int, help="seed for the simulator and the transpiler")
     run.add_argument(
         "--max-experiments-per-job",
@@ -69,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_PER_JOB,
         help=f"circuits per job at most (default: {DEFAULT_PER_JOB}, or the backend's limit)",
     )
-    run.add_argument("--name", help="name of the job set")
+    run.add_argument("-n", "--name", help="name of the job set")
     run.add_argument(
         "--dry-run",
         action="store_true",
@@ -88,12 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="list the job sets in the journal, newest first",
         description="List the job sets in the journal, newest first.",
     )
-    listing.add_argument("--name", help="only the sets of this name")
+    listing.add_argument("-n", "--name", help="only the sets of this name")
     listing.add_argument(
         "--tag", action="append", metavar="T", help="only the sets with this tag (repeatable)"
     )
     listing.add_argument(
-        "-n", "--limit", type=_non_negative_int, metavar="N", help="only the newest N sets"
+        "--limit", type=_non_negative_int, metavar="N", help="only the newest N sets"
     )
     listing.add_argument("--json", action="store_true", help=JSON_HELP)
     listing.set_defaults(func=list_command)
@@ -130,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Show how many jobs of a job set are in each state, from the journal.",
     )
     status.add_argument("id", metavar="ID", help=id_help)
-    status.add_argument("--backend", metavar="SPEC", help=backend_lookup)
+    status.add_argument("-b", "--backend", metavar="SPEC", help=backend_lookup)
     status.add_argument("--json", action="store_true", help=JSON_HELP)
     status.set_defaults(func=status_command)
 
@@ -141,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the job set's report, as ManagedJobSet.report() writes it.",
     )
     report.add_argument("id", metavar="ID", help=id_help)
-    report.add_argument("--backend", metavar="SPEC", help=backend_lookup)
+    report.add_argument("-b", "--backend", metavar="SPEC", help=backend_lookup)
     report.add_argument("--summary", action="store_true", help="the summary only")
     report.add_argument("--json", action="store_true", help=JSON_HELP)
     report.set_defaults(func=report_command)
@@ -208,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     plot.add_argument("id", metavar="ID", help=id_help)
-    plot.add_argument("--out", metavar="F", required=True, help="the image file (.png, ...)")
+    plot.add_argument("-o", "--out", metavar="F", required=True, help="the image file (.png, ...)")
     plot.add_argument(
         "--experiment", metavar="NAME", help="an experiment's name or index: plot its counts"
     )
@@ -217,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_output_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--out", metavar="F", help="where to write the counts (.json or .csv)")
+    command.add_argument(
+        "-o", "--out", metavar="F", help="where to write the counts (.json or .csv)"
+    )
     command.add_argument(
         "--format", choices=("json", "csv"), help="output format (default: from --out)"
     )
