@@ -154,7 +154,9 @@ def test_a_refresh_reattaches_a_rebuilt_sets_jobs_through_its_backend() -> None:
     circuits = [basis_circuit(i) for i in range(4)]
     with IBMQJobManager(clock=clock) as first:
         job_set = first.run(circuits, backend=backend, max_experiments_per_job=2, shots=20)
-        job_set.managed_jobs()[1].future.result(timeout=30)
+        # jobs() waits until every submission is over and its job id journaled;
+        # a job's own future is done a moment before its id is written.
+        job_set.jobs()
         with IBMQJobManager(clock=clock) as second:
             # Rebuilt from the journal without a provider: its jobs are not attached.
             detached = second.retrieve_job_set(job_set.job_set_id())
