@@ -21,6 +21,7 @@ from managedjob import (
 )
 from managedjob._limits import ADAPTIVE_INITIAL, ADAPTIVE_MAXIMUM, AdaptiveLimit, adaptive_limit
 from managedjob._managed_job._submission import SliceSubmission
+from managedjob._naming import job_name
 from managedjob._retry import retry_after, too_many_requests
 from managedjob.targets import TargetLimits
 from managedjob.targets.backend import BackendTarget
@@ -216,11 +217,16 @@ def test_an_explicit_bound_stays_fixed() -> None:
 
 def test_adaptive_fetches_give_every_result_and_survive_a_failed_one() -> None:
     clock = FakeClock()
+    # The job of experiment 2, by name: submissions run in parallel, in any order.
     backend = ScriptedBackend(
-        clock=clock, run_time=3.0, result_latency=0.5, failing_jobs=[2], failed_result="raise"
+        clock=clock,
+        run_time=3.0,
+        result_latency=0.5,
+        failing_jobs=[job_name("adaptive", 2)],
+        failed_result="raise",
     )
     with JobManager(clock=clock, journal=False) as jm:
-        job_set = jm.run(circuits(6), backend, max_experiments_per_job=1, shots=5)
+        job_set = jm.run(circuits(6), backend, max_experiments_per_job=1, shots=5, name="adaptive")
         with pytest.warns(UserWarning, match="scripted failure"):
             results = job_set.results()
     assert not results.success

@@ -266,7 +266,18 @@ def test_a_script_that_exits_right_after_run_leaves_every_result_for_the_next(
 
 
 def test_the_exit_wait_is_bounded_and_says_what_it_could_not_finish(tmp_path: Path) -> None:
-    script = SUBMIT_AND_EXIT.replace("shots=5000", "shots=200_000")
+    # A simulator whose jobs take a known time, so that they are still running when
+    # the process ends, however fast the machine.
+    script = SUBMIT_AND_EXIT.replace(
+        "job_manager = IBMQJobManager()",
+        "import time\n"
+        "class SlowAer(AerSimulator):\n"
+        "    def _execute_circuits_job(self, *args, **kwargs):\n"
+        "        time.sleep(0.25)\n"
+        "        return super()._execute_circuits_job(*args, **kwargs)\n"
+        "job_manager = IBMQJobManager()",
+    ).replace("backend=AerSimulator()", "backend=SlowAer()")
+    assert "SlowAer()" in script
     done = run_script(script, tmp_path, MANAGEDJOB_EXIT_TIMEOUT="0")
     assert done.returncode == 0, done.stderr
     assert "waiting up to 0 s" in done.stderr
