@@ -178,3 +178,22 @@ def test_a_pub_set_keeps_to_its_usage_budget_too(ibm_loopback: Any, runtime_serv
         job.job_set.wait(timeout=30)
         assert job.job_set.statuses() == [JobStatus.DONE, None]
         assert ibm_loopback.count("POST", "/jobs") == 1
+
+
+@pytest.mark.filterwarnings("ignore:The SamplerV2 class is deprecated:DeprecationWarning")
+def test_the_qpu_time_follows_the_jobs_rep_delay(ibm_loopback: Any, runtime_service: Any) -> None:
+    from qiskit_ibm_runtime import SamplerV2
+
+    from managedjob.targets import IBMRuntimeTarget
+
+    backend = runtime_service.backend("fake_manila")
+    circuits = transpile([basis_circuit(i) for i in range(2)], backend, seed_transpiler=7)
+    target = IBMRuntimeTarget(backend, sampler_options={"execution": {"rep_delay": 0.0005}})
+    sampler = SamplerV2(mode=backend)
+    sampler.options.execution.rep_delay = 0.0004
+    with JobManager(journal=False) as manager:
+        by_target = manager.plan(circuits, target, shots=1000)
+        by_sampler = manager.plan([(c, None, 1000) for c in circuits], sampler)
+    assert ibm_loopback.count("POST", "/jobs") == 0
+    assert by_target.usage_seconds == pytest.approx(JOB_OVERHEAD_SECONDS + 2000 * 0.0005)
+    assert by_sampler.usage_seconds == pytest.approx(JOB_OVERHEAD_SECONDS + 2000 * 0.0004)

@@ -282,6 +282,11 @@ class IBMRuntimeTarget(TargetBase):
         """``True``: runtime jobs keep tags."""
         return True
 
+    @property
+    def sampler_options(self) -> dict[str, Any]:
+        """A copy of the ``sampler_options`` every job's Sampler is given."""
+        return copy.deepcopy(self._sampler_options)
+
     def limits(self) -> TargetLimits:
         """Return the circuit, execution and payload limits of one job."""
         candidates = [] if self._max_experiments is None else [self._max_experiments]
