@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,9 +87,9 @@ def test_on_ibm_quantum_the_plan_estimates_the_qpu_time(ibm_loopback: Any, runti
     assert "s of QPU time" in str(estimate)
 
 
-def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
+def dry_run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     journal = tmp_path / "journal.sqlite3"
-    done = subprocess.run(
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -99,7 +100,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
             "basic",
             "--shots",
             "10",
-            "--dry-run",
+            *extra,
         ],
         cwd=tmp_path,
         env={**os.environ, "MANAGEDJOB_JOURNAL": str(journal)},
@@ -108,6 +109,10 @@ def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
         timeout=120,
         check=False,
     )
+
+
+def test_dry_run_prints_the_plan_and_writes_nothing(tmp_path: Path) -> None:
+    done = dry_run(tmp_path, "--dry-run")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("20 jobs on basic_simulator: 2000 experiments, 20000 executions")
     assert "submitting" not in done.stderr
@@ -197,3 +202,24 @@ def test_the_qpu_time_follows_the_jobs_rep_delay(ibm_loopback: Any, runtime_serv
     assert ibm_loopback.count("POST", "/jobs") == 0
     assert by_target.usage_seconds == pytest.approx(JOB_OVERHEAD_SECONDS + 2000 * 0.0005)
     assert by_sampler.usage_seconds == pytest.approx(JOB_OVERHEAD_SECONDS + 2000 * 0.0004)
+
+
+def test_dry_run_json_is_the_plan_as_data(tmp_path: Path) -> None:
+    done = dry_run(tmp_path, "--dry-run", "--json")
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert document["backend"] == "basic_simulator" and document["workload"] == "circuits"
+    assert (document["jobs"], document["items"], document["executions"]) == (20, 2000, 20000)
+    assert document["usage_seconds"] is None
+    assert document["per_job"][0] == {
+        "index": 0,
+        "items": 100,
+        "executions": 1000,
+        "payload_bytes": document["per_job"][0]["payload_bytes"],
+        "usage_seconds": None,
+    }
+    assert sum(job["payload_bytes"] for job in document["per_job"]) == document["payload_bytes"]
+    assert list(tmp_path.iterdir()) == []
+    refused = dry_run(tmp_path, "--json")
+    assert refused.returncode == 2 and "--json goes with --dry-run" in refused.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -11,7 +11,7 @@ model of :func:`estimate_usage_seconds`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from qiskit.circuit import QuantumCircuit
@@ -104,6 +104,27 @@ class RunEstimate:
         """Estimated QPU seconds of all jobs; ``None`` where it is not estimated."""
         known = [job.usage_seconds for job in self.jobs]
         return None if any(u is None for u in known) else sum(u or 0.0 for u in known)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the estimate as plain data (``managedjob run --dry-run --json``).
+
+        Returns:
+            ``backend``, ``workload``, the totals ``jobs`` (a count),
+            ``items``, ``executions``, ``payload_bytes`` and
+            ``usage_seconds`` (``None`` where not estimated), and
+            ``per_job``: one dict per job with the fields of
+            :class:`JobEstimate`.
+        """
+        return {
+            "backend": self.backend,
+            "workload": self.workload,
+            "jobs": len(self.jobs),
+            "items": self.items,
+            "executions": self.executions,
+            "payload_bytes": self.payload_bytes,
+            "usage_seconds": self.usage_seconds,
+            "per_job": [asdict(job) for job in self.jobs],
+        }
 
     def __str__(self) -> str:
         what = "PUB parts" if self.workload == "pubs" else "experiments"

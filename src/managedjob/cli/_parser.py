@@ -80,6 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
         "submit and record nothing",
     )
     run.add_argument(
+        "--json",
+        action="store_true",
+        help="with --dry-run, print the jobs as a JSON document (its shape is in docs/cli.rst)",
+    )
+    run.add_argument(
         "--tag", action="append", metavar="T", help="a tag for the job set (repeatable)"
     )
     _add_output_options(run)

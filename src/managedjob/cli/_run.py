@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from typing import Any
@@ -67,6 +68,8 @@ def prepare(
 
 def run_command(args: argparse.Namespace) -> int:
     """Run ``managedjob run``; return the exit code."""
+    if args.json and not args.dry_run:
+        raise CliError("--json goes with --dry-run: a run writes its counts to --out")
     check_out(args.out)
     journal = journal_path(args)
     circuits = load_circuits(args.files)
@@ -85,7 +88,7 @@ def run_command(args: argparse.Namespace) -> int:
                 max_experiments_per_job=args.max_experiments_per_job,
                 **run_config,
             )
-        print(estimate)
+        print(json.dumps(estimate.to_dict(), indent=2) if args.json else estimate)
         return 0
     names = [circuit.name for circuit in circuits]
     started = time.monotonic()
