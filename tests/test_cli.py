@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -42,6 +43,20 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int = 2)
     assert proc.returncode == code, proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def only_journal_in(where: Path) -> bool:
+    """Whether the journal's files are all a command left in ``where``."""
+    return all(path.name.startswith("journal.sqlite3") for path in where.iterdir())
+
+
+def run_as_printed(
+    command: str, cwd: Path, journal: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a ``managedjob ...`` line a command printed, as a user would paste it."""
+    words = shlex.split(command)
+    assert words[0] == "managedjob", command
+    return managedjob(*words[1:], cwd=cwd, journal=journal)
 
 
 def assert_png(path: Path) -> None:
@@ -120,10 +135,18 @@ def test_run_directory_to_csv_split_into_jobs(tmp_path: Path) -> None:
 def test_the_2000_circuit_example_on_the_default_backend(tmp_path: Path) -> None:
     proc = managedjob("run", str(EXAMPLES / "random_sweep.qpy"), "--shots", "20", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "experiments  2000" in proc.stdout
-    assert "jobs         20 (20 done, 0 failed, 0 cancelled)" in proc.stdout
-    written = next(tmp_path.glob("managedjob-*.json"))
-    document = json.loads(written.read_text())
+    # Piped: the first experiments' counts on stdout, the summary on stderr.
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == ["#", "NAME", "SHOTS", "COUNTS", "(most", "frequent", "first)"]
+    assert lines[1].split()[:3] == ["0", "random_0000", "20"]
+    assert lines[-1] == "... and 1995 more experiments"
+    assert "experiments  2000" in proc.stderr
+    assert "jobs         20 (20 done, 0 failed, 0 cancelled)" in proc.stderr
+    assert only_journal_in(tmp_path)
+    hint = next(line for line in proc.stderr.splitlines() if line.startswith("all counts: "))
+    every = run_as_printed(hint.removeprefix("all counts: ") + " --json", cwd=tmp_path)
+    assert every.returncode == 0, every.stderr
+    document = json.loads(every.stdout)
     names = [row["name"] for row in document["experiments"]]
     assert names == [f"random_{i:04d}" for i in range(2000)]
     assert all(sum(row["counts"].values()) == 20 for row in document["experiments"])
@@ -571,7 +594,7 @@ def test_a_package_plugs_its_backends_in(tmp_path: Path) -> None:
         env, "run", str(EXAMPLES / "bell.qasm3"), "--backend", "acme:falcon", cwd=tmp_path
     )
     assert proc.returncode == 0, proc.stderr
-    assert "backend      acme_falcon" in proc.stdout
+    assert "backend      acme_falcon" in proc.stderr
     job_set_id = _submitted_id(proc)
 
     # Without --backend, the plug-in names the spec that makes acme_falcon again.

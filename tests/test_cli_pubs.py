@@ -60,6 +60,29 @@ def test_list_status_report_results_of_a_pub_set(tmp_path: Path, journal: Path) 
     csv = managedjob("results", job_set_id, "--format", "csv", cwd=tmp_path)
     assert csv.returncode == 2 and "JSON only" in csv.stderr
 
+    # Without -o: a table per PUB and field, a whole PUB with --experiment, JSON with --json.
+    table = managedjob("results", job_set_id, cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["#", "SHAPE", "FIELD", "DATA"]
+    assert [line.split()[:4] for line in lines[1:] if " evs " in line] == [
+        [str(index), "(2,", "5)", "evs"] for index in range(5)
+    ]
+    whole = managedjob("results", job_set_id, "--experiment", "3", cwd=tmp_path)
+    assert whole.returncode == 0, whole.stderr
+    shown = whole.stdout.split("evs:")[1].split("stds:")[0]
+    values = [float(v) for v in shown.replace("[", " ").replace("]", " ").split(",")]
+    np.testing.assert_allclose(values, direct[3].data.evs.reshape(-1), atol=1e-4)
+    one = managedjob("results", sampled.job_set_id(), "--experiment", "1", cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    assert "meas:" in one.stdout and "00: " in one.stdout and "11: " in one.stdout
+    printed = managedjob("results", job_set_id, "--json", "-q", cwd=tmp_path)
+    assert json.loads(printed.stdout) == document and printed.stderr == ""
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("journal")) == [
+        "bits.json",
+        "evs.json",
+    ]
+
 
 def test_results_and_retry_of_a_pub_set_with_a_failed_job(tmp_path: Path, journal: Path) -> None:
     with (

@@ -220,6 +220,7 @@ def test_dry_run_json_is_the_plan_as_data(tmp_path: Path) -> None:
     }
     assert sum(job["payload_bytes"] for job in document["per_job"]) == document["payload_bytes"]
     assert list(tmp_path.iterdir()) == []
-    refused = dry_run(tmp_path, "--json")
-    assert refused.returncode == 2 and "--json goes with --dry-run" in refused.stderr
+    for extra in (["--csv"], ["-o", "plan.json"]):
+        refused = dry_run(tmp_path, "--dry-run", *extra)
+        assert refused.returncode == 2 and "it writes no file" in refused.stderr
     assert list(tmp_path.iterdir()) == []

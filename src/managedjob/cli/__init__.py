@@ -57,7 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING,
+        level=logging.DEBUG
+        if args.debug
+        else logging.INFO
+        if args.verbose
+        else logging.ERROR
+        if args.quiet
+        else logging.WARNING,
         format="managedjob: %(levelname)s: %(message)s",
     )
     command: Callable[[argparse.Namespace], int] = args.func

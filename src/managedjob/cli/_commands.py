@@ -16,6 +16,7 @@ from managedjob._job_set import ManagedJobSet, PartialRetryError
 from managedjob._journal import JobSetRecord, Journal
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import JobManager
+from managedjob._results import ManagedResults
 from managedjob.cli._errors import CliError, one_line
 from managedjob.cli._input import load_circuits
 from managedjob.cli._interrupt import (
@@ -26,22 +27,26 @@ from managedjob.cli._interrupt import (
 )
 from managedjob.cli._output import (
     check_out,
+    choose_output,
     journal_row,
     local_time,
     plural,
+    print_next_steps,
     print_rows,
     print_summary,
-    write_results_file,
+    show_results,
 )
 from managedjob.cli._pubs import (
     is_pub_record,
     is_pub_set,
     primitive_for,
     print_pub_summary,
-    write_pub_results_file,
+    show_pub_results,
 )
 from managedjob.cli._sets import (
     backend_for,
+    command_line,
+    experiment_index,
     experiment_names,
     journal_path,
     open_journal,
@@ -49,6 +54,8 @@ from managedjob.cli._sets import (
     retrieve,
 )
 from managedjob.cli._states import NOT_FINAL, STATES, job_state, state_counts
+from managedjob.cli._view import SHORT_VIEW_EXPERIMENTS
+from managedjob.exceptions import JobManagerError
 
 __all__ = [
     "MAX_JOB_LINES",
@@ -164,7 +171,7 @@ def status_command(args: argparse.Namespace) -> int:
             print(
                 "unfinished jobs have no final state in the journal: they still run, or were "
                 "lost with the process that ran them (pass --backend to look them up; "
-                f"managedjob retry {job_set.job_set_id()} reruns lost ones)",
+                f"{command_line(args, 'retry', job_set.job_set_id())} reruns lost ones)",
                 file=sys.stderr,
             )
     return 0
@@ -188,34 +195,61 @@ def report_command(args: argparse.Namespace) -> int:
 def results_command(args: argparse.Namespace) -> int:
     """Run ``managedjob results``; return the exit code."""
     check_out(args.out)
+    output = choose_output(args)
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         record, job_set, _ = retrieve(manager, journal, args, need_backend=False)
+        job_set_id = job_set.job_set_id()
+        retry_hint = command_line(args, "retry", job_set_id)
         if is_pub_set(job_set):
             merged = job_set.primitive_result(partial=True)
-            out_path = write_pub_results_file(job_set, merged, args.out, args.format)
+            only = None
+            if args.experiment is not None:
+                only = experiment_index(args.experiment, [""] * len(merged), job_set_id)
+            show_pub_results(job_set, merged, output, only=only)
             return print_pub_summary(
-                job_set, merged, record.backend_name, out_path, journal, attached=False
+                job_set,
+                merged,
+                record.backend_name,
+                output,
+                journal,
+                attached=False,
+                retry_hint=retry_hint,
             )
         results = job_set.results(partial=True)
         names = experiment_names(journal, job_set)
-        out_path = write_results_file(job_set, results, names, args.out, args.format)
-        print_summary(job_set, results, record.experiments, out_path, journal, attached=False)
+        only = None
+        if args.experiment is not None:
+            only = experiment_index(args.experiment, names, job_set_id)
+        show_results(job_set, results, names, output, only=only)
+        print_summary(job_set, results, record.experiments, output, journal, attached=False)
         unfinished = [job_state(m, attached=False) for m in job_set.managed_jobs()].count(
             "unfinished"
         )
-        if unfinished:
+        if unfinished and output.info is not None:
             print(
                 f"{plural(unfinished, 'job')} of the set {'has' if unfinished == 1 else 'have'} "
-                f"no result in the journal yet; managedjob retry {job_set.job_set_id()} reruns "
-                "lost ones",
+                f"no result in the journal yet; {retry_hint} reruns lost ones",
                 file=sys.stderr,
             )
+        elif not results.success:
+            print_next_steps(args, job_set_id, output, more=False, failed=True)
+        if only is not None:
+            return 0 if _has_counts(results, only) else 1
         return 0 if results.success else 1
+
+
+def _has_counts(results: ManagedResults, index: int) -> bool:
+    try:
+        results.get_counts(index)
+    except JobManagerError:
+        return False
+    return True
 
 
 def retry_command(args: argparse.Namespace) -> int:
     """Run ``managedjob retry``; return the exit code."""
     check_out(args.out)
+    output = choose_output(args)
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         started = time.monotonic()
         record = resolve_job_set_id(journal, args.id)
@@ -226,6 +260,7 @@ def retry_command(args: argparse.Namespace) -> int:
             job_set = manager.retrieve_job_set(record.job_set_id, provider=primitive)
         else:
             record, job_set, spec = retrieve(manager, journal, args, need_backend=True)
+        job_set_id = job_set.job_set_id()
         circuits = load_circuits(args.files) if args.files and not pubs else None
         left: PartialRetryError | None = None
         try:
@@ -234,35 +269,45 @@ def retry_command(args: argparse.Namespace) -> int:
             # The others run: wait for them and write their counts, then say so.
             left, retried = err, err.resubmitted
         what = (
-            f"retrying {plural(len(retried), 'job')} of job set {job_set.job_set_id()} on {spec}"
+            f"retrying {plural(len(retried), 'job')} of job set {job_set_id} on {spec}"
             if retried
-            else f"no job of job set {job_set.job_set_id()} needs a retry"
+            else f"no job of job set {job_set_id} needs a retry"
         )
-        print(what, file=sys.stderr, flush=True)
+        if output.info is not None:
+            print(what, file=sys.stderr, flush=True)
         try:
-            wait_with_progress(job_set, sys.stderr, show=sys.stderr.isatty())
+            show = output.info is not None and sys.stderr.isatty()
+            wait_with_progress(job_set, sys.stderr, show=show)
         except KeyboardInterrupt:
-            return interrupted(job_set)
+            return interrupted(job_set, args)
+        elapsed = time.monotonic() - started
         if pubs:
             merged = job_set.primitive_result(partial=True)
-            out_path = write_pub_results_file(job_set, merged, args.out, args.format)
-            elapsed = time.monotonic() - started
+            show_pub_results(job_set, merged, output, limit=SHORT_VIEW_EXPERIMENTS)
             return print_pub_summary(
-                job_set, merged, record.backend_name, out_path, journal, elapsed
+                job_set,
+                merged,
+                record.backend_name,
+                output,
+                journal,
+                elapsed,
+                retry_hint=command_line(args, "retry", job_set_id),
             )
         results = job_set.results(partial=True)
         names = experiment_names(journal, job_set)
-        out_path = write_results_file(job_set, results, names, args.out, args.format)
-        elapsed = time.monotonic() - started
-        print_summary(job_set, results, record.experiments, out_path, journal, elapsed)
+        show_results(job_set, results, names, output, limit=SHORT_VIEW_EXPERIMENTS)
+        print_summary(job_set, results, record.experiments, output, journal, elapsed)
         if left is not None:
             print(f"managedjob: {one_line(left)}", file=sys.stderr)
             print(
-                f"managedjob: to run them, pass the set's circuit files: managedjob retry "
-                f"{job_set.job_set_id()} FILE...",
+                "managedjob: to run them, pass the set's circuit files: "
+                + command_line(args, "retry", job_set_id)
+                + " FILE...",
                 file=sys.stderr,
             )
             return 1
+        more = record.experiments > SHORT_VIEW_EXPERIMENTS
+        print_next_steps(args, job_set_id, output, more=more, failed=not results.success)
         return 0 if results.success else 1
 
 

@@ -6,6 +6,7 @@ within three seconds cancels them.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 import warnings
@@ -17,6 +18,7 @@ from qiskit.providers import JobStatus
 from managedjob._job_set import ManagedJobSet
 from managedjob._managed_job import ManagedJob
 from managedjob._wait import wait_for_final_state
+from managedjob.cli._sets import command_line
 
 __all__ = ["CANCEL_SETTLE_SECONDS", "interrupted", "settle", "wait_with_progress"]
 
@@ -46,7 +48,7 @@ def wait_with_progress(job_set: ManagedJobSet, stream: TextIO, show: bool) -> No
         stream.flush()
 
 
-def interrupted(job_set: ManagedJobSet) -> int:
+def interrupted(job_set: ManagedJobSet, args: argparse.Namespace) -> int:
     """Say what happens to the set's jobs after a Ctrl-C; cancel them after a second one.
 
     Returns:
@@ -68,7 +70,8 @@ def interrupted(job_set: ManagedJobSet) -> int:
         print(f"cancelled {cancelled} jobs of job set {job_set.job_set_id()}", file=sys.stderr)
     else:
         print(
-            f"the job set is kept in the journal: managedjob status {job_set.job_set_id()}",
+            "the job set is kept in the journal: "
+            + command_line(args, "status", job_set.job_set_id()),
             file=sys.stderr,
         )
     return 130

@@ -1,13 +1,15 @@
-"""What the commands write: the counts files (JSON, CSV) and the summaries."""
+"""What the commands write: the counts (a file, a document or a table) and the summaries."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,18 +18,24 @@ from managedjob._job_set import ManagedJobSet
 from managedjob._journal import Journal
 from managedjob._results import ManagedResults
 from managedjob.cli._errors import CliError, one_line
+from managedjob.cli._sets import command_line
 from managedjob.cli._states import job_state, jobs_row
+from managedjob.cli._view import counts_lines, experiment_lines
 from managedjob.exceptions import JobManagerError
 
 __all__ = [
+    "Output",
     "check_out",
+    "choose_output",
+    "emit_document",
     "journal_row",
     "local_time",
     "plural",
+    "print_next_steps",
     "print_rows",
     "print_summary",
+    "show_results",
     "write_results",
-    "write_results_file",
 ]
 
 
@@ -65,7 +73,16 @@ def write_results(
     fmt: str,
 ) -> None:
     """Write the counts of every experiment, in input order, as JSON or CSV."""
-    rows = _experiment_rows(results, len(names), names)
+    _write_rows(job_set, results, _experiment_rows(results, len(names), names), out, fmt)
+
+
+def _write_rows(
+    job_set: ManagedJobSet,
+    results: ManagedResults,
+    rows: Sequence[dict[str, Any]],
+    out: TextIO,
+    fmt: str,
+) -> None:
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(["index", "name", "success", "outcome", "count"])
@@ -87,23 +104,63 @@ def write_results(
     out.write("\n")
 
 
-def _format_for(out: str | None, fmt: str | None) -> str:
-    if fmt:
-        return fmt
-    return "csv" if out and out.endswith(".csv") else "json"
+@dataclass(frozen=True)
+class Output:
+    """Where a command's counts and its summary go (docs/cli.rst, "Output").
+
+    Attributes:
+        file: The file ``-o FILE`` asked for, if any.
+        fmt: The counts' format in ``file``, or on standard output when
+            ``stdout`` is set: ``"json"`` or ``"csv"``.
+        stdout: Whether the counts are printed on standard output in ``fmt``
+            (``-o -``, ``--json``, ``--csv``), for a program to read.
+        info: Where the summary and the hints go: standard output on a
+            terminal that shows a table, else standard error; ``None`` with
+            ``--quiet``.
+    """
+
+    file: Path | None
+    fmt: str
+    stdout: bool
+    info: TextIO | None
+
+    @property
+    def table(self) -> bool:
+        """Whether standard output shows the counts as a table."""
+        return self.file is None and not self.stdout
+
+
+def choose_output(args: argparse.Namespace) -> Output:
+    """Decide where the counts and the summary go, from ``-o``, ``--json``, ``--csv``, ``-q``."""
+    out: str | None = getattr(args, "out", None)
+    asked: str | None = (
+        "json" if getattr(args, "json", False) else "csv" if getattr(args, "csv", False) else None
+    )
+    asked = asked or getattr(args, "format", None)
+    file = Path(out).expanduser() if out and out != "-" else None
+    stdout = out == "-" or (file is None and asked is not None)
+    fmt = asked or ("csv" if out and out.endswith(".csv") else "json")
+    info: TextIO | None = None
+    if not getattr(args, "quiet", False):
+        # Standard output takes the summary when it shows nothing else (the
+        # counts went to a file), or a table on a terminal; else standard error.
+        table = file is None and not stdout
+        alone = file is not None
+        info = sys.stdout if alone or (table and sys.stdout.isatty()) else sys.stderr
+    return Output(file, fmt, stdout, info)
 
 
 def check_out(out: str | None) -> None:
-    """Check, before anything runs, that ``--out`` can be written.
+    """Check, before anything runs, that ``--out`` can be written (``-`` is standard output).
 
     Raises:
         CliError: If it is a directory, or its directory is missing or not
             writable.
     """
-    if out is None:
+    if out is None or out == "-":
         return
     if not out.strip():
-        raise CliError(f"--out takes the path of a file, not {out!r}")
+        raise CliError(f"--out takes the path of a file (or - for standard output), not {out!r}")
     path = Path(out).expanduser()
     if path.is_dir():
         raise CliError(f"--out {out} is a directory; give a file in it")
@@ -114,32 +171,44 @@ def check_out(out: str | None) -> None:
         raise CliError(f"--out {out} cannot be written: permission denied")
 
 
-def write_results_file(
+def emit_document(output: Output, write: Callable[[TextIO], None]) -> None:
+    """Write the counts document where ``output`` says: its file, or standard output."""
+    if output.file is not None:
+        buffer = io.StringIO()
+        write(buffer)
+        output.file.write_text(buffer.getvalue(), encoding="utf-8")
+    elif output.stdout:
+        write(sys.stdout)
+
+
+def show_results(
     job_set: ManagedJobSet,
     results: ManagedResults,
     names: Sequence[str],
-    out: str | None,
-    fmt: str | None,
-) -> Path:
-    """Write the counts to ``out`` (``managedjob-<id>.<format>`` by default).
+    output: Output,
+    *,
+    limit: int | None = None,
+    only: int | None = None,
+) -> None:
+    """Write or show the counts: a document, or a table on standard output.
 
     Args:
         job_set: The set.
         results: Its results.
-        names: The names of its experiments, in order.
-        out: The file given by ``--out``, if any.
-        fmt: The format given by ``--format``; else the suffix of ``out`` says,
-            else JSON.
-
-    Returns:
-        The file written.
+        names: Its experiments' names, in order.
+        output: Where they go.
+        limit: Show the first ``limit`` experiments of the table only.
+        only: The one experiment to write or show (``--experiment``).
     """
-    chosen = _format_for(out, fmt)
-    out_path = Path(out or f"managedjob-{job_set.job_set_id()[:8]}.{chosen}")
-    buffer = io.StringIO()
-    write_results(job_set, results, names, buffer, chosen)
-    out_path.write_text(buffer.getvalue(), encoding="utf-8")
-    return out_path
+    rows = _experiment_rows(results, len(names), names)
+    if only is not None:
+        rows = [rows[only]]
+    if not output.table:
+        emit_document(output, lambda out: _write_rows(job_set, results, rows, out, output.fmt))
+    elif only is not None:
+        print("\n".join(experiment_lines(rows[0], sys.stdout)))
+    else:
+        print("\n".join(counts_lines(rows, sys.stdout, limit)))
 
 
 def print_rows(rows: Sequence[tuple[str, str]], stream: TextIO | None = None) -> None:
@@ -158,13 +227,15 @@ def print_summary(
     job_set: ManagedJobSet,
     results: ManagedResults,
     experiments: int,
-    out_path: Path,
+    output: Output,
     journal: Journal | None,
     elapsed: float | None = None,
     *,
     attached: bool = True,
 ) -> None:
-    """Print the summary that ``run``, ``results`` and ``retry`` end with."""
+    """Print the summary that ``run``, ``results`` and ``retry`` end with (unless quiet)."""
+    if output.info is None:
+        return
     states = [job_state(mjob, attached) for mjob in job_set.managed_jobs()]
     rows = [
         ("job set", f"{job_set.name()} ({job_set.job_set_id()})"),
@@ -174,5 +245,21 @@ def print_summary(
     ]
     if elapsed is not None:
         rows.append(("time", f"{elapsed:.2f} s"))
-    rows += [("results", str(out_path)), journal_row(journal)]
-    print_rows(rows)
+    if output.file is not None:
+        rows.append(("results", str(output.file)))
+    rows.append(journal_row(journal))
+    print_rows(rows, output.info)
+
+
+def print_next_steps(
+    args: argparse.Namespace, job_set_id: str, output: Output, *, more: bool, failed: bool
+) -> None:
+    """Say which command shows every count (``more``) and which reruns failed jobs."""
+    if output.info is None:
+        return
+    if more and output.table:
+        print(f"all counts: {command_line(args, 'results', job_set_id)}", file=output.info)
+    if failed:
+        print(
+            f"rerun the failed jobs: {command_line(args, 'retry', job_set_id)}", file=output.info
+        )

@@ -39,9 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run circuit files as one managed set of jobs, and follow job sets.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    parser.add_argument(
-        "-v", "--verbose", action="store_true", help="log what happens (submissions, retries)"
-    )
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    parser.add_argument("-q", "--quiet", action="store_true", help=QUIET_HELP)
     parser.add_argument("--version", action="version", version=f"managedjob {_version()}")
     journal_help = (
         f"the journal file (default: ${ENV_VAR}, else journal.sqlite3 in the user data directory)"
@@ -51,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     # override a --journal given before the command.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--journal", metavar="PATH", default=argparse.SUPPRESS, help=journal_help)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP
+    )
+    common.add_argument(
+        "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser(
@@ -78,11 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the jobs the run would make (and, on IBM Quantum, its QPU time); "
         "submit and record nothing",
-    )
-    run.add_argument(
-        "--json",
-        action="store_true",
-        help="with --dry-run, print the jobs as a JSON document (its shape is in docs/cli.rst)",
     )
     run.add_argument(
         "--tag", action="append", metavar="T", help="a tag for the job set (repeatable)"
@@ -157,20 +157,28 @@ def build_parser() -> argparse.ArgumentParser:
     results = commands.add_parser(
         "results",
         parents=[common],
-        help="write the counts of a job set from the journal",
-        description="Write the counts of every experiment of a job set, from the journal.",
+        help="print the counts of a job set, from the journal",
+        description=(
+            "Print the counts of every experiment of a job set (or the data of every PUB), "
+            "from the journal: a table, or JSON or CSV; -o writes them to a file."
+        ),
     )
     results.add_argument("id", metavar="ID", help=id_help)
+    results.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="only this experiment (its name or index; a PUB's index), every outcome",
+    )
     _add_output_options(results)
     results.set_defaults(func=results_command)
 
     retry = commands.add_parser(
         "retry",
         parents=[common],
-        help="rerun the failed and lost jobs of a set, and write its counts",
+        help="rerun the failed and lost jobs of a set, and show its counts",
         description=(
             "Rerun the jobs of a job set that failed, were cancelled or are lost, wait for "
-            "them, and write the counts of every experiment."
+            "them, and show the counts as run does."
         ),
     )
     retry.add_argument("id", metavar="ID", help=id_help)
@@ -216,7 +224,13 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     plot.add_argument("id", metavar="ID", help=id_help)
-    plot.add_argument("-o", "--out", metavar="F", required=True, help="the image file (.png, ...)")
+    plot.add_argument(
+        "-o",
+        "--out",
+        metavar="F",
+        help="the image file (.png, .svg, .pdf, ...; default: managedjob-<id>-timeline.png, "
+        "or managedjob-<id>-experiment-<index>.png, in the current directory)",
+    )
     plot.add_argument(
         "--experiment", metavar="NAME", help="an experiment's name or index: plot its counts"
     )
@@ -226,13 +240,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_output_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "-o", "--out", metavar="F", help="where to write the counts (.json or .csv)"
+        "-o",
+        "--out",
+        metavar="F",
+        help="write the counts to the file F (.json or .csv; - for standard output)",
     )
-    command.add_argument(
-        "--format", choices=("json", "csv"), help="output format (default: from --out)"
+    formats = command.add_mutually_exclusive_group()
+    formats.add_argument(
+        "--json", action="store_true", help="the counts as JSON (on standard output unless -o)"
     )
+    formats.add_argument(
+        "--csv", action="store_true", help="the counts as CSV (on standard output unless -o)"
+    )
+    formats.add_argument("--format", choices=("json", "csv"), help="the same as --json or --csv")
 
 
+#: The help of ``--verbose``.
+VERBOSE_HELP = "log what happens (submissions, retries, waits) on standard error"
+#: The help of ``--quiet``.
+QUIET_HELP = "print no progress, summary or hints: only the data asked for, and errors"
 #: The help of every ``--json`` option.
 JSON_HELP = "print a JSON document instead (its shape is in docs/cli.rst)"
 

@@ -18,7 +18,12 @@ from managedjob._journal import AttemptRecord, JobSetRecord
 from managedjob._manager import JobManager
 from managedjob.cli._errors import CliError, one_line
 from managedjob.cli._output import plural
-from managedjob.cli._sets import experiment_names, open_journal, resolve_job_set_id
+from managedjob.cli._sets import (
+    experiment_index,
+    experiment_names,
+    open_journal,
+    resolve_job_set_id,
+)
 from managedjob.exceptions import JobManagerError
 
 __all__ = ["MAX_OUTCOMES", "plot_command", "plot_counts", "plot_timeline"]
@@ -199,35 +204,24 @@ def plot_counts(title: str, counts: dict[str, int], out: Path) -> None:
     _save(figure, out)
 
 
-def _experiment_key(text: str, names: Sequence[str], job_set_id: str) -> str | int:
-    if text in names:
-        return text
-    if text.isdigit() and int(text) < len(names):
-        return int(text)
-    known = ", ".join(repr(name) for name in list(dict.fromkeys(names))[:5] if name)
-    raise CliError(
-        f"job set {job_set_id} has no experiment {text!r} (give a name or an index below "
-        f"{len(names)}" + (f"; its experiments include {known})" if known else ")")
-    )
-
-
 def plot_command(args: argparse.Namespace) -> int:
     """Run ``managedjob plot``; return the exit code."""
     _matplotlib()  # say what to install before anything else
-    out = Path(args.out)
     with open_journal(args) as journal:
         record = resolve_job_set_id(journal, args.id)
+        short = record.job_set_id[:8]
         if args.experiment is None:
+            out = Path(args.out or f"managedjob-{short}-timeline.png")
             times = journal.attempts(record.job_set_id)
             plot_timeline(record, times, out)
-            print(f"timeline of job set {record.job_set_id}: {out}")
+            print(f"wrote the timeline of job set {record.job_set_id} to {out}")
             return 0
         with JobManager(journal=journal) as manager:
             job_set = manager.retrieve_job_set(record.job_set_id)
             names = experiment_names(journal, job_set)
-            key = _experiment_key(args.experiment, names, record.job_set_id)
+            index = experiment_index(args.experiment, names, record.job_set_id)
             try:
-                counts = job_set.results(partial=True).get_counts(key)
+                counts = job_set.results(partial=True).get_counts(index)
             except JobManagerError as err:
                 print(
                     f"managedjob: error: experiment {args.experiment!r} has no counts: "
@@ -235,8 +229,8 @@ def plot_command(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 1
-        index = key if isinstance(key, int) else names.index(key)
         label = names[index] or f"experiment {index}"
+        out = Path(args.out or f"managedjob-{short}-experiment-{index}.png")
         plot_counts(f"{label} (experiment {index}) of {record.name}", dict(counts), out)
-        print(f"counts of experiment {index} ({label}): {out}")
+        print(f"wrote the counts of experiment {index} ({label}) to {out}")
         return 0

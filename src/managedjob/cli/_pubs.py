@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 from qiskit.primitives import (
@@ -32,9 +31,10 @@ from managedjob._job_set import ManagedJobSet
 from managedjob._journal import JobSetRecord, Journal
 from managedjob.cli._backends import make_backend
 from managedjob.cli._errors import CliError
-from managedjob.cli._output import journal_row, plural, print_rows
+from managedjob.cli._output import Output, emit_document, journal_row, plural, print_rows
 from managedjob.cli._sets import backend_for
 from managedjob.cli._states import job_state, jobs_row
+from managedjob.cli._view import pub_lines
 
 __all__ = [
     "is_pub_record",
@@ -42,7 +42,7 @@ __all__ = [
     "primitive_for",
     "print_pub_summary",
     "pub_result_document",
-    "write_pub_results_file",
+    "show_pub_results",
 ]
 
 _PUBS = "pubs"
@@ -120,33 +120,49 @@ def pub_result_document(job_set: ManagedJobSet, result: PrimitiveResult[Any]) ->
     return {"job_set_id": job_set.job_set_id(), "name": job_set.name(), "pubs": pubs}
 
 
-def write_pub_results_file(
-    job_set: ManagedJobSet, result: PrimitiveResult[Any], out: str | None, fmt: str | None
-) -> Path:
-    """Write a PUB set's results as JSON to ``out`` (``managedjob-<id>.json`` by default).
+def show_pub_results(
+    job_set: ManagedJobSet,
+    result: PrimitiveResult[Any],
+    output: Output,
+    *,
+    limit: int | None = None,
+    only: int | None = None,
+) -> None:
+    """Write a PUB set's results as JSON where ``output`` says, or show them as a table.
 
     Raises:
-        CliError: If another format than JSON is asked for.
+        CliError: If CSV is asked for: PUB data are JSON only.
     """
-    if fmt not in (None, "json") or (out is not None and out.endswith(".csv")):
-        raise CliError("the results of a PUB set are written as JSON only (--format json)")
-    path = Path(out or f"managedjob-{job_set.job_set_id()[:8]}.json")
-    text = json.dumps(pub_result_document(job_set, result), indent=1, default=repr)
-    path.write_text(text + "\n", encoding="utf-8")
-    return path
+    if not output.table and output.fmt != "json":
+        raise CliError("the results of a PUB set are JSON only (--json, or -o FILE.json)")
+    if output.table:
+        print("\n".join(pub_lines(result, sys.stdout, limit, only)))
+        return
+    document = pub_result_document(job_set, result)
+    if only is not None:
+        document["pubs"] = [document["pubs"][only]]
+
+    def write(out: TextIO) -> None:
+        out.write(json.dumps(document, indent=1, default=repr) + "\n")
+
+    emit_document(output, write)
 
 
 def print_pub_summary(
     job_set: ManagedJobSet,
     result: PrimitiveResult[Any],
     backend_name: str,
-    out_path: Path,
+    output: Output,
     journal: Journal | None,
     elapsed: float | None = None,
     *,
+    retry_hint: str,
     attached: bool = True,
 ) -> int:
-    """Print a PUB set's summary; return the exit code (1 if a PUB has no result)."""
+    """Print a PUB set's summary (unless quiet); return the exit code (1 if a PUB has none).
+
+    ``retry_hint`` is the command that reruns the set's failed jobs.
+    """
     states = [job_state(mjob, attached) for mjob in job_set.managed_jobs()]
     missing = [index for index, pub in enumerate(result) if pub is None]
     pubs = str(len(result)) + (f" ({len(missing)} without a result)" if missing else "")
@@ -158,12 +174,15 @@ def print_pub_summary(
     ]
     if elapsed is not None:
         rows.append(("time", f"{elapsed:.2f} s"))
-    rows += [("results", str(out_path)), journal_row(journal)]
-    print_rows(rows)
-    if missing:
-        print(
-            f"{plural(len(missing), 'PUB')} of the set have no result; managedjob retry "
-            f"{job_set.job_set_id()} reruns their jobs",
-            file=sys.stderr,
-        )
+    if output.file is not None:
+        rows.append(("results", str(output.file)))
+    rows.append(journal_row(journal))
+    if output.info is not None:
+        print_rows(rows, output.info)
+        if missing:
+            print(
+                f"{plural(len(missing), 'PUB')} of the set have no result; "
+                f"{retry_hint} reruns their jobs",
+                file=sys.stderr,
+            )
     return 1 if missing else 0

@@ -15,8 +15,16 @@ from managedjob.cli._backends import make_backend
 from managedjob.cli._errors import CliError
 from managedjob.cli._input import load_circuits
 from managedjob.cli._interrupt import interrupted, wait_with_progress
-from managedjob.cli._output import check_out, plural, print_summary, write_results_file
+from managedjob.cli._output import (
+    check_out,
+    choose_output,
+    plural,
+    print_next_steps,
+    print_summary,
+    show_results,
+)
 from managedjob.cli._sets import journal_path
+from managedjob.cli._view import SHORT_VIEW_EXPERIMENTS
 
 __all__ = ["DEFAULT_PER_JOB", "prepare", "run_command"]
 
@@ -68,9 +76,10 @@ def prepare(
 
 def run_command(args: argparse.Namespace) -> int:
     """Run ``managedjob run``; return the exit code."""
-    if args.json and not args.dry_run:
-        raise CliError("--json goes with --dry-run: a run writes its counts to --out")
+    if args.dry_run and (args.csv or args.out):
+        raise CliError("--dry-run prints the plan (--json for a JSON document); it writes no file")
     check_out(args.out)
+    output = choose_output(args)
     journal = journal_path(args)
     circuits = load_circuits(args.files)
     backend = make_backend(args.backend)
@@ -101,19 +110,26 @@ def run_command(args: argparse.Namespace) -> int:
             job_tags=args.tag or None,
             **run_config,
         )
-        print(
-            f"submitting job set {job_set.job_set_id()}: "
-            f"{plural(len(circuits), 'experiment')} in "
-            f"{plural(len(job_set.managed_jobs()), 'job')}",
-            file=sys.stderr,
-            flush=True,
-        )
+        job_set_id = job_set.job_set_id()
+        if output.info is not None:
+            print(
+                f"submitting job set {job_set_id}: {plural(len(circuits), 'experiment')} in "
+                f"{plural(len(job_set.managed_jobs()), 'job')}",
+                file=sys.stderr,
+                flush=True,
+            )
         try:
-            wait_with_progress(job_set, sys.stderr, show=sys.stderr.isatty())
+            show = output.info is not None and sys.stderr.isatty()
+            wait_with_progress(job_set, sys.stderr, show=show)
         except KeyboardInterrupt:
-            return interrupted(job_set)
+            return interrupted(job_set, args)
         results = job_set.results(partial=True)
         elapsed = time.monotonic() - started
-        out_path = write_results_file(job_set, results, names, args.out, args.format)
-        print_summary(job_set, results, len(circuits), out_path, manager.journal, elapsed)
+        if output.info is None and output.table:
+            print(job_set_id)  # --quiet: the id, for the next command
+        else:
+            show_results(job_set, results, names, output, limit=SHORT_VIEW_EXPERIMENTS)
+        print_summary(job_set, results, len(circuits), output, manager.journal, elapsed)
+        more = len(circuits) > SHORT_VIEW_EXPERIMENTS
+        print_next_steps(args, job_set_id, output, more=more, failed=not results.success)
         return 0 if results.success else 1

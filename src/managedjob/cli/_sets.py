@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,8 @@ from managedjob.exceptions import JournalError, UnknownJobSetError
 
 __all__ = [
     "backend_for",
+    "command_line",
+    "experiment_index",
     "experiment_names",
     "journal_path",
     "open_journal",
@@ -38,6 +42,13 @@ def journal_path(args: argparse.Namespace) -> Path:
     if not given.strip():
         raise CliError(f"--journal takes the path of a file, not {given!r}")
     return Path(given).expanduser()
+
+
+def command_line(args: argparse.Namespace, *words: str) -> str:
+    """A ``managedjob`` command that works as printed: the journal given to this one included."""
+    given: str | None = getattr(args, "journal", None)
+    journal = ["--journal", given] if given else []
+    return shlex.join(["managedjob", *journal, *words])
 
 
 def open_journal(args: argparse.Namespace) -> Journal:
@@ -125,3 +136,16 @@ def retrieve(
         backend, spec = backend_for(record, spec)
     job_set = manager.retrieve_job_set(record.job_set_id, provider=backend)
     return record, job_set, spec if backend is not None else None
+
+
+def experiment_index(text: str, names: Sequence[str], job_set_id: str) -> int:
+    """The index of the experiment (or PUB) ``--experiment`` names: a name, or an index."""
+    if text in names:
+        return list(names).index(text)
+    if text.isdigit() and int(text) < len(names):
+        return int(text)
+    known = ", ".join(repr(name) for name in list(dict.fromkeys(names))[:5] if name)
+    raise CliError(
+        f"job set {job_set_id} has no experiment {text!r} (give a name or an index below "
+        f"{len(names)}" + (f"; its experiments include {known})" if known else ")")
+    )
