@@ -696,6 +696,9 @@ def test_a_job_done_with_a_failed_result_counts_as_failed(tmp_path: Path) -> Non
     )
     assert proc.returncode == 1, proc.stderr
     assert "1 done, 1 failed" in proc.stdout, proc.stdout
+    # The summary says why: one line for the failed job, with its text.
+    assert "job 1 (experiments 1-1): failed: " in proc.stdout, proc.stdout
+    assert proc.stdout.count("Insufficient memory") == 1, proc.stdout
     job_set_id = json.loads((tmp_path / "out.json").read_text())["job_set_id"]
     status = managedjob("status", job_set_id, cwd=tmp_path)
     assert "1 done, 1 failed" in status.stdout, status.stdout

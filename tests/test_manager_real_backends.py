@@ -295,3 +295,33 @@ def test_an_aer_job_done_with_a_failed_result_is_failed_and_retried() -> None:
     assert results.success
     assert job_set.statuses() == [JobStatus.DONE, JobStatus.DONE]
     assert sum(results.get_counts("tgate").values()) == 10
+
+
+def test_statuses_say_failed_before_results_are_asked_for() -> None:
+    """statuses(), wait(), report() read a local failed result, also after retry_failed()."""
+    from qiskit import QuantumCircuit
+    from qiskit_aer import AerSimulator
+
+    non_clifford = QuantumCircuit(1, name="tgate")
+    non_clifford.t(0)
+    non_clifford.measure_all()
+    clifford = QuantumCircuit(1, name="hgate")
+    clifford.h(0)
+    clifford.measure_all()
+    stabilizer = AerSimulator(method="stabilizer")  # cannot run a T gate
+    with JobManager(journal=False) as manager:
+        job_set = manager.run(
+            [clifford, non_clifford], stabilizer, max_experiments_per_job=1, shots=10
+        )
+        assert job_set.wait() == [JobStatus.DONE, JobStatus.ERROR]
+        assert job_set.statuses() == [JobStatus.DONE, JobStatus.ERROR]
+        report = job_set.report()
+        assert "Failed jobs: 1" in report
+        assert report.count("invalid instructions") == 1, report
+        retried = job_set.retry_failed()  # on the same backend: fails again
+        assert len(retried) == 1
+        assert job_set.wait() == [JobStatus.DONE, JobStatus.ERROR]
+        assert job_set.statuses() == [JobStatus.DONE, JobStatus.ERROR]
+        assert "Failed jobs: 1" in job_set.report()
+        with pytest.warns(UserWarning, match="invalid instructions"):
+            assert not job_set.results().success

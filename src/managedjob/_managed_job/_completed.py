@@ -27,6 +27,9 @@ class CompletedJob(JobV1):
         backend_name: Name of the backend it ran on.
     """
 
+    #: Its result is in memory: reading it costs nothing.
+    result_is_local = True
+
     def __init__(
         self,
         job_id: str,

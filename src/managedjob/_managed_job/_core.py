@@ -31,12 +31,13 @@ from managedjob._wait import (
 )
 from managedjob.exceptions import JobTimeoutError, error_text
 from managedjob.targets import Target, resolve_target
+from managedjob.targets.primitives import runs_in_process
 
 if TYPE_CHECKING:
     from managedjob._managed_job._job import ManagedJob
     from managedjob._qobj import QasmQobj
 
-__all__ = ["SliceBookkeeping", "install_watcher"]
+__all__ = ["SliceBookkeeping", "install_watcher", "result_is_local"]
 
 logger = logging.getLogger("managedjob._managed_job")
 
@@ -52,6 +53,16 @@ def install_watcher(watcher: Watcher) -> None:
     records each result as soon as it exists); it plugs itself in here.
     """
     _watcher[:] = [watcher]
+
+
+def result_is_local(job: JobV1) -> bool:
+    """Whether ``job``'s result is already in this process once it is final.
+
+    True for jobs of in-process simulators (Aer, ``BasicSimulator``, fake
+    devices), for jobs carried back from another process, and for jobs run
+    in worker processes whose results come back here.
+    """
+    return bool(getattr(job, "result_is_local", False)) or runs_in_process(job)
 
 
 class SliceBookkeeping:
@@ -218,6 +229,20 @@ class SliceBookkeeping:
             )
         except Exception as err:
             logger.debug("Waiting for experiments %d-%d: %s", *self._span(), err)
+
+    def _read_local_result(self, job: JobV1) -> None:
+        """Read the result of a finished job whose result is in this process.
+
+        A local simulator (Aer, ``BasicSimulator``) reports ``DONE`` for a
+        job whose result failed; reading its result costs nothing, so
+        :meth:`status` does, and says ``ERROR`` for such a job even before
+        anyone asked for results. A remote job's result is not downloaded
+        for a status.
+        """
+        if self._raw_result is None and self._result_error is None and result_is_local(job):
+            with self._lock:
+                if self._raw_result is None and self._result_error is None:
+                    self._fetch(0, quiet=True)
 
     def _prefetch(self) -> None:
         """Fetch and cache the result of a finished job, without warnings.

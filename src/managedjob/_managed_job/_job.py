@@ -285,7 +285,8 @@ class ManagedJob(SliceBookkeeping):
             ``JobStatus.INITIALIZING`` while the job is being submitted,
             ``JobStatus.CANCELLED`` if it was cancelled before submission, the
             job's status once it exists (``JobStatus.ERROR`` for a job that
-            reports ``DONE`` but whose fetched result failed), or ``None``
+            reports ``DONE`` but whose result failed: an in-process job's
+            result is read for this, a remote job's once it is fetched), or ``None``
             (with a warning) if the submission failed or the status query
             raised.
         """
@@ -308,6 +309,8 @@ class ManagedJob(SliceBookkeeping):
                 return None
             if known in FINAL_STATES:
                 self._final = (job, known)
+        if known is JobStatus.DONE:
+            self._read_local_result(job)
         raw = self._raw_result
         if known is JobStatus.DONE and raw is not None and not raw.success:
             return JobStatus.ERROR  # the job ran, but its result says it failed

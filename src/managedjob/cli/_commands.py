@@ -53,7 +53,14 @@ from managedjob.cli._sets import (
     resolve_job_set_id,
     retrieve,
 )
-from managedjob.cli._states import NOT_FINAL, STATES, job_state, state_counts
+from managedjob.cli._states import (
+    MAX_JOB_LINES,
+    NOT_FINAL,
+    STATES,
+    job_state,
+    print_job_lines,
+    state_counts,
+)
 from managedjob.cli._view import SHORT_VIEW_EXPERIMENTS
 from managedjob.exceptions import JobManagerError
 
@@ -68,9 +75,6 @@ __all__ = [
     "retry_command",
     "status_command",
 ]
-
-#: How many jobs that are not done ``status`` lists one by one.
-MAX_JOB_LINES = 20
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -126,13 +130,6 @@ def list_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _why(mjob: ManagedJob, state: str) -> str:
-    if state in ("done", "cancelled", "running", "queued", "unfinished"):
-        return ""
-    message = str(mjob.submit_error) if state == "submit failed" else mjob.error_message()
-    return f": {one_line(hide_account_details(message))}" if message else ""
-
-
 def status_command(args: argparse.Namespace) -> int:
     """Run ``managedjob status``; return the exit code."""
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
@@ -155,18 +152,7 @@ def status_command(args: argparse.Namespace) -> int:
             journal_row(journal),
         ]
         print_rows(rows)
-        shown = 0
-        for number, (mjob, state) in enumerate(zip(mjobs, states, strict=True)):
-            if state == "done":
-                continue
-            if shown == MAX_JOB_LINES:
-                print(f"... and {sum(s != 'done' for s in states) - shown} more jobs")
-                break
-            print(
-                f"job {number} (experiments {mjob.start_index}-{mjob.end_index}): "
-                f"{state}{_why(mjob, state)}"
-            )
-            shown += 1
+        print_job_lines(mjobs, states)
         if any(state == "unfinished" for state in states):
             print(
                 "unfinished jobs have no final state in the journal: they still run, or were "

@@ -19,7 +19,7 @@ from managedjob._journal import Journal
 from managedjob._results import ManagedResults
 from managedjob.cli._errors import CliError, one_line
 from managedjob.cli._sets import command_line
-from managedjob.cli._states import job_state, jobs_row
+from managedjob.cli._states import job_state, jobs_row, print_job_lines
 from managedjob.cli._view import counts_lines, experiment_lines
 from managedjob.exceptions import JobManagerError
 
@@ -249,6 +249,13 @@ def print_summary(
         rows.append(("results", str(output.file)))
     rows.append(journal_row(journal))
     print_rows(rows, output.info)
+    # Why jobs failed; cancelled and unfinished ones need no explanation.
+    print_job_lines(
+        job_set.managed_jobs(),
+        states,
+        skip=("done", "cancelled", "running", "queued", "unfinished"),
+        stream=output.info,
+    )
 
 
 def print_next_steps(

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Sequence
+from typing import TextIO
 
 from qiskit.providers import JobStatus
 
+from managedjob._checks import hide_account_details
 from managedjob._managed_job import ManagedJob
+from managedjob.cli._errors import one_line
 
-__all__ = ["NOT_FINAL", "STATES", "job_state", "jobs_row", "state_counts"]
+__all__ = [
+    "MAX_JOB_LINES",
+    "NOT_FINAL",
+    "STATES",
+    "job_state",
+    "jobs_row",
+    "print_job_lines",
+    "state_counts",
+]
+
+#: Jobs listed one per line at most, by ``status`` and the ends of ``run``/``retry``.
+MAX_JOB_LINES = 20
 
 #: What the commands call the state of a job, in the order they are listed.
 STATES = (
@@ -75,3 +90,36 @@ def jobs_row(states: Sequence[str]) -> str:
     parts += [f"{counts[state]} {state}" for state in ("running", "queued", "unfinished")]
     shown = parts[:3] + [part for part in parts[3:] if not part.startswith("0 ")]
     return f"{len(states)} ({', '.join(shown)})"
+
+
+def _why(mjob: ManagedJob, state: str) -> str:
+    if state in ("done", "cancelled", "running", "queued", "unfinished"):
+        return ""
+    message = str(mjob.submit_error) if state == "submit failed" else mjob.error_message()
+    return f": {one_line(hide_account_details(message))}" if message else ""
+
+
+def print_job_lines(
+    mjobs: Sequence[ManagedJob],
+    states: Sequence[str],
+    skip: Sequence[str] = ("done",),
+    stream: TextIO | None = None,
+) -> None:
+    """Print a line for each job not in a ``skip`` state: its experiments, state and why.
+
+    At most :data:`MAX_JOB_LINES` jobs are listed; a last line counts the others.
+    """
+    out = stream or sys.stdout
+    listed = [
+        (number, mjob, state)
+        for number, (mjob, state) in enumerate(zip(mjobs, states, strict=True))
+        if state not in skip
+    ]
+    for number, mjob, state in listed[:MAX_JOB_LINES]:
+        print(
+            f"job {number} (experiments {mjob.start_index}-{mjob.end_index}): "
+            f"{state}{_why(mjob, state)}",
+            file=out,
+        )
+    if len(listed) > MAX_JOB_LINES:
+        print(f"... and {len(listed) - MAX_JOB_LINES} more jobs", file=out)
