@@ -18,7 +18,7 @@ from qiskit.providers import JobStatus, JobV1
 from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
 from qiskit.result import Result
 
-from managedjob._managed_job._errors import job_id, warn
+from managedjob._managed_job._errors import describe_failure, job_id, warn
 from managedjob._managed_job._hooks import CheckedRun, JobObserver, Watcher
 from managedjob._retry import RetryPolicy
 from managedjob._wait import (
@@ -243,6 +243,14 @@ class SliceBookkeeping:
             with self._lock:
                 if self._raw_result is None and self._result_error is None:
                     self._fetch(0, quiet=True)
+
+    def _local_failure(self, job: JobV1) -> str | None:
+        """What the failed result of a finished local job says; ``None`` if it did not fail."""
+        local = result_is_local(job)  # a remote job is not asked again here
+        if self._raw_result is None and local and job.status() is JobStatus.DONE:
+            self._read_local_result(job)
+        raw = self._raw_result
+        return describe_failure(raw) if raw is not None and not raw.success else None
 
     def _prefetch(self) -> None:
         """Fetch and cache the result of a finished job, without warnings.

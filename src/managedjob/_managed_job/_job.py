@@ -402,7 +402,7 @@ class ManagedJob(SliceBookkeeping):
                 message = own()
             except Exception:
                 return "Unknown error."
-            return None if message is None else str(message)
+            return str(message) if message is not None else self._local_failure(job)
         with self._lock:
             raw, error = self._raw_result, self._result_error
             if raw is None and error is None:

@@ -8,6 +8,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import ExitStack
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -17,6 +18,7 @@ from managedjob._journal import JobSetRecord, Journal
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import JobManager
 from managedjob._results import ManagedResults
+from managedjob.cli._backends import make_backend
 from managedjob.cli._errors import CliError, one_line
 from managedjob.cli._input import load_circuits
 from managedjob.cli._interrupt import (
@@ -43,6 +45,7 @@ from managedjob.cli._pubs import (
     print_pub_summary,
     show_pub_results,
 )
+from managedjob.cli._run import in_workers, local_workers
 from managedjob.cli._sets import (
     backend_for,
     command_line,
@@ -236,7 +239,11 @@ def retry_command(args: argparse.Namespace) -> int:
     """Run ``managedjob retry``; return the exit code."""
     check_out(args.out)
     output = choose_output(args)
-    with open_journal(args) as journal, JobManager(journal=journal) as manager:
+    with (
+        open_journal(args) as journal,
+        JobManager(journal=journal) as manager,
+        ExitStack() as stack,
+    ):
         started = time.monotonic()
         record = resolve_job_set_id(journal, args.id)
         pubs = is_pub_record(journal, record)
@@ -248,9 +255,16 @@ def retry_command(args: argparse.Namespace) -> int:
             record, job_set, spec = retrieve(manager, journal, args, need_backend=True)
         job_set_id = job_set.job_set_id()
         circuits = load_circuits(args.files) if args.files and not pubs else None
+        # A local simulator's jobs run in worker processes, stopped on the way out.
+        local = None if pubs or spec is None else make_backend(spec)
+        pool = stack.enter_context(local_workers(local, args.workers))
         left: PartialRetryError | None = None
         try:
-            retried = job_set.retry_failed(circuits=circuits)
+            if pool is None:
+                retried = job_set.retry_failed(circuits=circuits)
+            else:
+                target = in_workers(local, pool)
+                retried = job_set.retry_failed(target, circuits=circuits)
         except PartialRetryError as err:
             # The others run: wait for them and write their counts, then say so.
             left, retried = err, err.resubmitted
@@ -265,7 +279,7 @@ def retry_command(args: argparse.Namespace) -> int:
             show = output.info is not None and sys.stderr.isatty()
             wait_with_progress(job_set, sys.stderr, show=show)
         except KeyboardInterrupt:
-            return interrupted(job_set, args)
+            return interrupted(job_set, args, pool)
         elapsed = time.monotonic() - started
         if pubs:
             merged = job_set.primitive_result(partial=True)

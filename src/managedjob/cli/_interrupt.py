@@ -1,7 +1,9 @@
 """Waiting for a set with a progress line, and what Ctrl-C does meanwhile.
 
-The first Ctrl-C stops waiting and leaves the jobs running; a second one
-within three seconds cancels them.
+The first Ctrl-C stops waiting; a second one within three seconds cancels
+the jobs. Without it, a remote target's jobs go on (the journal has their
+ids), and a local simulator's jobs, which run in worker processes of this
+command, are stopped and journaled as failed, for ``managedjob retry``.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from qiskit.providers import JobStatus
 
 from managedjob._job_set import ManagedJobSet
 from managedjob._managed_job import ManagedJob
-from managedjob._wait import wait_for_final_state
+from managedjob._wait import FINAL_STATES, wait_for_final_state
 from managedjob.cli._sets import command_line
+from managedjob.targets._workers import WorkerPool
 
-__all__ = ["CANCEL_SETTLE_SECONDS", "interrupted", "settle", "wait_with_progress"]
+__all__ = ["CANCEL_SETTLE_SECONDS", "STOPPED", "interrupted", "settle", "wait_with_progress"]
+
+#: Why the jobs of a local simulator that a Ctrl-C stopped did not finish.
+STOPPED = "stopped before it finished: the command that ran it was interrupted"
 
 #: How long ``cancel`` waits for cancelled jobs to say so, to journal their state.
 CANCEL_SETTLE_SECONDS = 5.0
@@ -48,17 +54,41 @@ def wait_with_progress(job_set: ManagedJobSet, stream: TextIO, show: bool) -> No
         stream.flush()
 
 
-def interrupted(job_set: ManagedJobSet, args: argparse.Namespace) -> int:
+def _unfinished(job_set: ManagedJobSet) -> int:
+    return sum(
+        mjob.submit_error is None and mjob.status() not in FINAL_STATES
+        for mjob in job_set.managed_jobs()
+    )
+
+
+def interrupted(
+    job_set: ManagedJobSet, args: argparse.Namespace, workers: WorkerPool | None = None
+) -> int:
     """Say what happens to the set's jobs after a Ctrl-C; cancel them after a second one.
+
+    Args:
+        job_set: The set being waited for.
+        args: The command's arguments (for the commands it suggests).
+        workers: The worker processes running its jobs, for a local
+            simulator: its jobs stop with them, when the command ends.
 
     Returns:
         The exit code, 130.
     """
+    set_id = job_set.job_set_id()
     try:
         # Inside the try: a second Ctrl-C may land as soon as the line is out.
+        if workers is None:
+            what = "was submitted and its jobs go on"
+        else:
+            left = _unfinished(job_set)
+            what = (
+                f"runs on a local simulator: its {left} unfinished "
+                f"{'job stops' if left == 1 else 'jobs stop'} when this command ends"
+            )
         print(
-            f"\ninterrupted: job set {job_set.job_set_id()} was submitted and its jobs go on; "
-            f"press Ctrl-C again within {_SECOND_INTERRUPT_SECONDS} s to cancel them",
+            f"\ninterrupted: job set {set_id} {what}; press Ctrl-C again within "
+            f"{_SECOND_INTERRUPT_SECONDS} s to cancel them",
             file=sys.stderr,
             flush=True,
         )
@@ -67,13 +97,22 @@ def interrupted(job_set: ManagedJobSet, args: argparse.Namespace) -> int:
         job_set.cancel()
         settle(job_set.managed_jobs(), CANCEL_SETTLE_SECONDS)
         cancelled = sum(status is JobStatus.CANCELLED for status in job_set.statuses())
-        print(f"cancelled {cancelled} jobs of job set {job_set.job_set_id()}", file=sys.stderr)
-    else:
+        print(f"cancelled {cancelled} jobs of job set {set_id}", file=sys.stderr)
+        return 130
+    if workers is None:
         print(
-            "the job set is kept in the journal: "
-            + command_line(args, "status", job_set.job_set_id()),
+            "the job set is kept in the journal: " + command_line(args, "status", set_id),
             file=sys.stderr,
         )
+        return 130
+    workers.shutdown(STOPPED)
+    settle(job_set.managed_jobs(), CANCEL_SETTLE_SECONDS)  # journal how each ended
+    stopped = sum(mjob.error_message() == STOPPED for mjob in job_set.managed_jobs())
+    print(
+        f"stopped {stopped} jobs of job set {set_id}; the set is kept in the journal: "
+        f"{command_line(args, 'retry', set_id)} runs them again",
+        file=sys.stderr,
+    )
     return 130
 
 

@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--tag", action="append", metavar="T", help="a tag for the job set (repeatable)"
     )
+    run.add_argument("--workers", type=_non_negative_int, metavar="N", help=WORKERS_HELP)
     _add_output_options(run)
     run.set_defaults(func=run_command)
 
@@ -182,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     retry.add_argument("id", metavar="ID", help=id_help)
+    retry.add_argument("--workers", type=_non_negative_int, metavar="N", help=WORKERS_HELP)
     retry.add_argument(
         "files",
         nargs="*",
@@ -255,6 +257,11 @@ def _add_output_options(command: argparse.ArgumentParser) -> None:
     formats.add_argument("--format", choices=("json", "csv"), help="the same as --json or --csv")
 
 
+#: The help of ``--workers``.
+WORKERS_HELP = (
+    "processes that run Aer's (and fake devices') jobs, so that Ctrl-C works at once "
+    "(default: one per core, at most 4; 0 runs them in this process)"
+)
 #: The help of ``--verbose``.
 VERBOSE_HELP = "log what happens (submissions, retries, waits) on standard error"
 #: The help of ``--quiet``.

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from qiskit import QuantumCircuit, transpile
@@ -14,7 +17,7 @@ from managedjob._manager import JobManager
 from managedjob.cli._backends import make_backend
 from managedjob.cli._errors import CliError
 from managedjob.cli._input import load_circuits
-from managedjob.cli._interrupt import interrupted, wait_with_progress
+from managedjob.cli._interrupt import STOPPED, interrupted, wait_with_progress
 from managedjob.cli._output import (
     check_out,
     choose_output,
@@ -25,8 +28,19 @@ from managedjob.cli._output import (
 )
 from managedjob.cli._sets import journal_path
 from managedjob.cli._view import SHORT_VIEW_EXPERIMENTS
+from managedjob.targets._workers import WorkerPool, WorkerTarget
 
-__all__ = ["DEFAULT_PER_JOB", "prepare", "run_command"]
+__all__ = ["DEFAULT_PER_JOB", "in_workers", "local_workers", "prepare", "run_command"]
+
+logger = logging.getLogger(__name__)
+
+#: Simulators that hold the interpreter lock while they run a job: Aer, and
+#: the fake devices that simulate on it.
+_LOCK_HOLDERS = (
+    "qiskit_aer.",
+    "qiskit_ibm_runtime.fake_provider.",
+    "qiskit.providers.fake_provider.",
+)
 
 #: Circuits per job at most, unless ``--max-experiments-per-job`` says otherwise.
 DEFAULT_PER_JOB = 100
@@ -74,6 +88,41 @@ def prepare(
     return out
 
 
+def _holds_the_interpreter(backend: Any) -> bool:
+    return any(cls.__module__.startswith(_LOCK_HOLDERS) for cls in type(backend).__mro__)
+
+
+@contextmanager
+def local_workers(backend: Any, workers: int | None) -> Iterator[WorkerPool | None]:
+    """Worker processes for the jobs of a simulator that holds the interpreter lock.
+
+    Aer (and the fake devices built on it) holds the lock while it
+    simulates: with its jobs in this process, a Ctrl-C would wait for them.
+    In worker processes they leave this process free to answer at once, and
+    stop when the command ends. ``None`` for other backends (remote ones,
+    ``BasicSimulator``, which lets Ctrl-C through), and with ``workers`` 0.
+    """
+    if backend is None or workers == 0 or not _holds_the_interpreter(backend):
+        yield None
+        return
+    pool = WorkerPool(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(STOPPED)
+
+
+def in_workers(backend: Any, pool: WorkerPool | None) -> Any:
+    """``backend`` as a target whose jobs run in ``pool``; ``backend`` itself without one."""
+    if pool is None:
+        return backend
+    try:
+        return WorkerTarget(backend, pool)
+    except TypeError as err:  # it cannot be sent to a worker: run it here
+        logger.info("Running the jobs in this process: %s", err)
+        return backend
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run ``managedjob run``; return the exit code."""
     if args.dry_run and (args.csv or args.out):
@@ -101,10 +150,15 @@ def run_command(args: argparse.Namespace) -> int:
         return 0
     names = [circuit.name for circuit in circuits]
     started = time.monotonic()
-    with JobManager(journal=journal) as manager:
+    # The workers stop before the manager closes the journal: how their jobs
+    # ended is still journaled.
+    with (
+        JobManager(journal=journal) as manager,
+        local_workers(backend, args.workers) as pool,
+    ):
         job_set = manager.run(
             circuits,
-            backend=backend,
+            backend=in_workers(backend, pool),
             name=args.name,
             max_experiments_per_job=args.max_experiments_per_job,
             job_tags=args.tag or None,
@@ -122,7 +176,7 @@ def run_command(args: argparse.Namespace) -> int:
             show = output.info is not None and sys.stderr.isatty()
             wait_with_progress(job_set, sys.stderr, show=show)
         except KeyboardInterrupt:
-            return interrupted(job_set, args)
+            return interrupted(job_set, args, pool)
         results = job_set.results(partial=True)
         elapsed = time.monotonic() - started
         if output.info is None and output.table:
