@@ -30,6 +30,7 @@ from managedjob.targets._base import (
     TargetLimits,
 )
 from managedjob.targets._payload import estimate_payload_bytes
+from managedjob.targets._workers import WorkerJob, WorkerPool, WorkerTarget
 from managedjob.targets.backend import BackendTarget
 from managedjob.targets.ibm_runtime import (
     IBMJobLimitError,
@@ -60,6 +61,9 @@ __all__ = [
     "Target",
     "TargetBase",
     "TargetLimits",
+    "WorkerJob",
+    "WorkerPool",
+    "WorkerTarget",
     "estimate_payload_bytes",
     "is_ibm_runtime",
     "is_pub_primitive",
