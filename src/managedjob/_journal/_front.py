@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 import weakref
 from collections.abc import Sequence
 from datetime import datetime
@@ -176,7 +177,7 @@ class Journal:
         """
         rows = self._store.rows_of_set(
             "SELECT s.idx, a.attempt, s.start_index, s.end_index, a.job_name, a.job_id, "
-            "a.submitted_at, a.finished_at, a.status, a.submit_error, a.error "
+            "a.submitted_at, a.finished_at, a.status, a.submit_error, a.error, a.runner "
             "FROM slices s LEFT JOIN attempts a ON a.set_id = s.set_id AND a.idx = s.idx "
             "WHERE s.set_id = ? ORDER BY s.idx, a.attempt",
             job_set_id,
@@ -194,6 +195,7 @@ class Journal:
                 status=JobStatus[row[8]] if row[8] in JobStatus.__members__ else None,
                 submit_error=row[9],
                 error=row[10],
+                runner=row[11],
             )
             for row in rows
         ]
@@ -243,6 +245,41 @@ class Journal:
         for index, blob, error, workload in rows:
             circuits.extend(self._store.slice_circuits(job_set_id, index, blob, error, workload))
         return circuits
+
+    def mark_lost(self, job_set_id: str, attempts: Sequence[AttemptRecord], why: str) -> int:
+        """Journal jobs that can never finish as failed: ``ERROR``, with ``why``.
+
+        Only submissions without a final state are marked; the others keep
+        theirs. A rebuilt set then shows them failed, and ``retry_failed()``
+        reruns them.
+
+        Args:
+            job_set_id: The set's id.
+            attempts: The submissions to mark (see :meth:`attempts`).
+            why: Their error message.
+
+        Returns:
+            How many were marked.
+
+        Raises:
+            JournalError: If the journal cannot be written.
+        """
+        now = time.time()
+        rows = [(why, now, job_set_id, a.index, a.attempt) for a in attempts]
+        marked: list[int] = []
+
+        def apply(conn: sqlite3.Connection) -> None:
+            total = 0
+            for row in rows:
+                total += conn.execute(
+                    "UPDATE attempts SET status = 'ERROR', error = ?, finished_at = ? "
+                    "WHERE set_id = ? AND idx = ? AND attempt = ? AND status IS NULL",
+                    row,
+                ).rowcount
+            marked.append(total)
+
+        self._recording.write_now(apply)
+        return marked[0] if marked else 0
 
     def delete_job_set(self, job_set_id: str) -> bool:
         """Remove a job set, its circuits and results from the journal.

@@ -35,8 +35,10 @@ from managedjob._journal._codec import (
 )
 from managedjob._journal._policy import JournalPolicy, journal_warning
 from managedjob._journal._records import StoredSet
+from managedjob._journal._runner import this_runner
 from managedjob._journal._writer import Apply, Prepare
 from managedjob._managed_job import QOBJ_ONLY_OPTIONS, ManagedJob, _describe_failure
+from managedjob._managed_job._core import result_is_local
 from managedjob._wait import FINAL_STATES
 from managedjob._watch import watch_job
 from managedjob.exceptions import JournalError
@@ -517,16 +519,18 @@ class AttemptRecorder:
                 job_id = None
         error = None if mjob.submit_error is None else str(mjob.submit_error)
         status = "CANCELLED" if mjob._cancelled_before_submit else None
-        row = (*self._key(), mjob.job_name, job_id, time.time(), error, status)
+        # A job that computes in this process ends with it: say which process.
+        runner = this_runner() if job is not None and result_is_local(job) else None
+        row = (*self._key(), mjob.job_name, job_id, time.time(), error, status, runner)
 
         def apply(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO attempts (set_id, idx, attempt, job_name, job_id, submitted_at, "
-                "submit_error, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "submit_error, status, runner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (set_id, idx, attempt) DO UPDATE SET "
                 "job_name = excluded.job_name, job_id = excluded.job_id, "
                 "submitted_at = excluded.submitted_at, submit_error = excluded.submit_error, "
-                "status = COALESCE(attempts.status, excluded.status)",
+                "status = COALESCE(attempts.status, excluded.status), runner = excluded.runner",
                 row,
             )
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from qiskit.providers import JobStatus
 
+from managedjob._journal._runner import runner_alive
+
 __all__ = [
     "RECORD_QUERY",
     "AttemptRecord",
@@ -73,6 +75,9 @@ class AttemptRecord:
             ``CANCELLED``), ``None`` while it has none.
         submit_error: Why the submission failed, if it did.
         error: Why the job failed, if it did.
+        runner: For a job that computes in the process that submitted it
+            (an in-process simulator), that process as ``host:pid:start``;
+            ``None`` for jobs that outlive it.
     """
 
     index: int
@@ -86,6 +91,17 @@ class AttemptRecord:
     status: JobStatus | None
     submit_error: str | None
     error: str | None
+    runner: str | None = None
+
+    @property
+    def lost(self) -> bool:
+        """Whether the job has no final state and the process it computed in has ended."""
+        return (
+            self.status is None
+            and self.submit_error is None
+            and self.runner is not None
+            and runner_alive(self.runner) is False
+        )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import sqlite3
 
 __all__ = ["APPLICATION", "SCHEMA_VERSION", "apply_migrations"]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The journal schema this version of managedjob writes."""
 APPLICATION = "managedjob-journal"
 """The application marker in the ``meta`` table of every journal."""
@@ -83,6 +83,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     # 2 -> 3: what a set's slices hold (the codec its slices and results use);
     # every set written before is one of circuits.
     ("ALTER TABLE job_sets ADD COLUMN workload TEXT NOT NULL DEFAULT 'circuits'",),
+    # 3 -> 4: the process an in-process simulator's job computes in
+    # (``host:pid:start``), so that a job whose process ended is known lost.
+    ("ALTER TABLE attempts ADD COLUMN runner TEXT",),
 )
 assert len(_MIGRATIONS) == SCHEMA_VERSION
 

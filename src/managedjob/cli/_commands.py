@@ -61,13 +61,16 @@ from managedjob.cli._states import (
     NOT_FINAL,
     STATES,
     job_state,
+    lost_attempts,
     print_job_lines,
+    set_states,
     state_counts,
 )
 from managedjob.cli._view import SHORT_VIEW_EXPERIMENTS
 from managedjob.exceptions import JobManagerError
 
 __all__ = [
+    "LOST",
     "MAX_JOB_LINES",
     "cancel_command",
     "list_command",
@@ -78,6 +81,10 @@ __all__ = [
     "retry_command",
     "status_command",
 ]
+
+
+#: The error ``cancel`` journals for jobs whose process ended before they did.
+LOST = "lost: the process that ran it ended before it finished"
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -102,7 +109,7 @@ def list_command(args: argparse.Namespace) -> int:
                 set_document(
                     records[s.job_set_id()],
                     s,
-                    [job_state(mjob, attached=False) for mjob in s.managed_jobs()],
+                    set_states(journal, s.job_set_id(), s.managed_jobs(), attached=False),
                     with_jobs=False,
                 )
                 for s in reversed(job_sets)  # newest first
@@ -112,7 +119,7 @@ def list_command(args: argparse.Namespace) -> int:
         rows = [("ID", "NAME", "CREATED", "BACKEND", "JOBS", "STATE")]
         for job_set in reversed(job_sets):  # newest first
             record = records[job_set.job_set_id()]
-            states = [job_state(mjob, attached=False) for mjob in job_set.managed_jobs()]
+            states = set_states(journal, record.job_set_id, job_set.managed_jobs(), attached=False)
             rows.append(
                 (
                     record.job_set_id,
@@ -138,7 +145,7 @@ def status_command(args: argparse.Namespace) -> int:
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         record, job_set, spec = retrieve(manager, journal, args, need_backend=False)
         mjobs = job_set.managed_jobs()
-        states = [job_state(mjob, attached=spec is not None) for mjob in mjobs]
+        states = set_states(journal, record.job_set_id, mjobs, attached=spec is not None)
         if args.json:
             print(json.dumps(set_document(record, job_set, states), indent=2))
             return 0
@@ -156,6 +163,12 @@ def status_command(args: argparse.Namespace) -> int:
         ]
         print_rows(rows)
         print_job_lines(mjobs, states)
+        if "lost" in states and spec is None:
+            print(
+                "lost jobs have no final state in the journal, and the process that ran them "
+                f"has ended; {command_line(args, 'retry', job_set.job_set_id())} reruns them",
+                file=sys.stderr,
+            )
         if any(state == "unfinished" for state in states):
             print(
                 "unfinished jobs have no final state in the journal: they still run, or were "
@@ -171,9 +184,9 @@ def report_command(args: argparse.Namespace) -> int:
     with open_journal(args) as journal, JobManager(journal=journal) as manager:
         record, job_set, spec = retrieve(manager, journal, args, need_backend=False)
         if args.json:
-            states = [
-                job_state(mjob, attached=spec is not None) for mjob in job_set.managed_jobs()
-            ]
+            states = set_states(
+                journal, record.job_set_id, job_set.managed_jobs(), attached=spec is not None
+            )
             document = set_document(record, job_set, states, with_jobs=not args.summary)
             print(json.dumps(document, indent=2))
             return 0
@@ -327,8 +340,16 @@ def cancel_command(args: argparse.Namespace) -> int:
         mjobs = job_set.managed_jobs()
         states = [job_state(mjob, attached=backend is not None) for mjob in mjobs]
         reachable = [m for m, s in zip(mjobs, states, strict=True) if s in ("running", "queued")]
-        unreachable = [s for s in states if s in ("unfinished", "lost", "unknown")]
-        finished = len(states) - len(reachable) - len(unreachable)
+        # Jobs whose process has ended can never finish: journal them as failed.
+        gone = lost_attempts(journal, record.job_set_id)
+        gone = {i: a for i, a in gone.items() if states[i] in ("unfinished", "lost", "unknown")}
+        marked = journal.mark_lost(record.job_set_id, list(gone.values()), LOST) if gone else 0
+        unreachable = [
+            s
+            for i, s in enumerate(states)
+            if s in ("unfinished", "lost", "unknown") and i not in gone
+        ]
+        finished = len(states) - len(reachable) - len(unreachable) - len(gone)
         for mjob in reachable:
             mjob.cancel()
         settle(reachable, CANCEL_SETTLE_SECONDS)
@@ -345,6 +366,13 @@ def cancel_command(args: argparse.Namespace) -> int:
             print(f"{plural(len(after) - cancelled - still, 'job')} finished before the cancel")
         if still:
             print(f"{plural(still, 'job')} did not stop yet (the target was asked to cancel)")
+        if marked:
+            print(
+                f"{plural(marked, 'job')} had no final state, and the process that ran "
+                f"{'it' if marked == 1 else 'them'} has ended: journaled as failed; "
+                f"{command_line(args, 'retry', record.job_set_id)} reruns "
+                f"{'it' if marked == 1 else 'them'}"
+            )
         if unreachable:
             where = record.backend_name
             print(

@@ -10,6 +10,7 @@ from typing import TextIO
 from qiskit.providers import JobStatus
 
 from managedjob._checks import hide_account_details
+from managedjob._journal import AttemptRecord, Journal
 from managedjob._managed_job import ManagedJob
 from managedjob.cli._errors import one_line
 
@@ -19,7 +20,9 @@ __all__ = [
     "STATES",
     "job_state",
     "jobs_row",
+    "lost_attempts",
     "print_job_lines",
+    "set_states",
     "state_counts",
 ]
 
@@ -43,6 +46,32 @@ NOT_FINAL = ("running", "queued", "unfinished", "lost", "unknown")
 
 _RUNNING = (JobStatus.RUNNING,)
 _QUEUED = (JobStatus.INITIALIZING, JobStatus.VALIDATING, JobStatus.QUEUED)
+
+
+def lost_attempts(journal: Journal, job_set_id: str) -> dict[int, AttemptRecord]:
+    """The set's jobs whose latest submission can never finish, by job index.
+
+    Those of an in-process simulator without a final state in the journal,
+    whose process (recorded with the submission) has ended on this host.
+    """
+    latest: dict[int, AttemptRecord] = {}
+    for attempt in journal.attempts(job_set_id):  # by job, then submission
+        latest[attempt.index] = attempt
+    return {index: attempt for index, attempt in latest.items() if attempt.lost}
+
+
+def set_states(
+    journal: Journal, job_set_id: str, mjobs: Sequence[ManagedJob], attached: bool
+) -> list[str]:
+    """Each job's state (:func:`job_state`); unfinished jobs whose process ended are lost."""
+    states = [job_state(mjob, attached) for mjob in mjobs]
+    if "unfinished" in states:
+        lost = lost_attempts(journal, job_set_id)
+        states = [
+            "lost" if state == "unfinished" and index in lost else state
+            for index, state in enumerate(states)
+        ]
+    return states
 
 
 def job_state(mjob: ManagedJob, attached: bool = True) -> str:

@@ -1,6 +1,6 @@
 """The worker process of :class:`~managedjob.targets.WorkerPool`: it runs simulator jobs.
 
-Started as ``python -m managedjob.targets._worker_main`` (never through
+Started as ``python -m managedjob.targets._worker_main PARENT_PID`` (never through
 :mod:`multiprocessing`, whose "spawn" start method imports the user's main
 script again). It reads tasks from standard input and writes replies to its
 original standard output, one frame each: eight bytes of length, then a
@@ -20,41 +20,13 @@ import logging
 import os
 import pickle
 import signal
-import struct
 import sys
 import warnings
-from typing import IO, Any
+from typing import Any
 
-__all__ = ["main", "read_frame", "write_frame"]
+from managedjob.targets._frames import read_frame, write_frame
 
-_LENGTH = struct.Struct(">Q")
-
-
-def read_frame(stream: IO[bytes]) -> bytes | None:
-    """Read one frame; ``None`` at the end of the stream."""
-    head = _read_exactly(stream, _LENGTH.size)
-    if head is None:
-        return None
-    (length,) = _LENGTH.unpack(head)
-    return _read_exactly(stream, length)
-
-
-def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
-    chunks: list[bytes] = []
-    left = size
-    while left:
-        chunk = stream.read(left)
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def write_frame(stream: IO[bytes], payload: bytes) -> None:
-    """Write one frame and flush it."""
-    stream.write(_LENGTH.pack(len(payload)) + payload)
-    stream.flush()
+__all__ = ["main"]
 
 
 def _die_with_parent() -> None:
@@ -83,9 +55,14 @@ def _run(task: tuple[Any, ...], backends: dict[bytes, Any]) -> tuple[str, Any]:
     return ("ok", result.to_dict())
 
 
-def main() -> None:
-    """Serve tasks until standard input closes."""
-    parent = os.getppid()
+def main(argv: list[str] | None = None) -> None:
+    """Serve tasks until standard input closes.
+
+    Args:
+        argv: The arguments: the pid of the process that started the worker.
+    """
+    args = sys.argv[1:] if argv is None else argv
+    parent = int(args[0]) if args and args[0].isdigit() else os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the kernel was asked

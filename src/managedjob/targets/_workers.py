@@ -41,7 +41,7 @@ from qiskit.providers.exceptions import JobError
 from qiskit.providers.exceptions import JobTimeoutError as QiskitJobTimeoutError
 from qiskit.result import Result
 
-from managedjob.targets._worker_main import read_frame, write_frame
+from managedjob.targets._frames import read_frame, write_frame
 from managedjob.targets.backend import BackendTarget
 
 __all__ = ["WorkerJob", "WorkerPool", "WorkerTarget"]
@@ -181,7 +181,7 @@ class _Worker:
             kwargs["start_new_session"] = True  # the terminal's Ctrl-C is not for it
         self._known = set()
         return subprocess.Popen(
-            [sys.executable, "-m", "managedjob.targets._worker_main"],
+            [sys.executable, "-m", "managedjob.targets._worker_main", str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             **kwargs,
