@@ -247,30 +247,31 @@ def test_usage_error_exit_2(tmp_path: Path) -> None:
     assert "0 is not positive" in proc.stderr
 
 
-def _start_slow_run(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "managedjob",
-            "run",
-            str(EXAMPLES / "ghz.qasm"),
-            str(EXAMPLES / "ghz.qasm"),
-            "--backend",
-            "scripted:60",
-            "--max-experiments-per-job",
-            "1",
-        ],
-        cwd=tmp_path,
-        env=_env(tmp_path / "journal.sqlite3"),
+def start_managedjob(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    """Start the command as a user would, without waiting; the journal is in ``cwd``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "managedjob", *args],
+        cwd=cwd,
+        env=_env(cwd / "journal.sqlite3"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
+
+
+def submitted(process: subprocess.Popen[str]) -> str:
+    """Wait for a started ``run`` to say which set it submits; return the set's id."""
+    assert process.stderr is not None
+    line = process.stderr.readline()
     assert line.startswith("submitting job set "), line
-    return proc, line.split()[3].rstrip(":")
+    return line.split()[3].rstrip(":")
+
+
+def _start_slow_run(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+    ghz = str(EXAMPLES / "ghz.qasm")
+    args = ("run", ghz, ghz, "--backend", "scripted:60", "--max-experiments-per-job", "1")
+    proc = start_managedjob(*args, cwd=tmp_path)
+    return proc, submitted(proc)
 
 
 def test_ctrl_c_leaves_jobs_running_and_says_so(tmp_path: Path) -> None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from test_cli import EXAMPLES, _env, managedjob
+from test_cli import EXAMPLES, managedjob, start_managedjob, submitted
 
 pytest.importorskip("qiskit_aer")
 
@@ -20,18 +19,8 @@ BIG_RUN = ("run", str(EXAMPLES / "random_sweep.qpy"), "-b", "aer", "-s", "200000
 
 def start(where: Path) -> tuple[subprocess.Popen[str], str]:
     """Start the big run; return it once it says which set it submits, with the set's id."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "managedjob", *BIG_RUN],
-        cwd=where,
-        env=_env(where / "journal.sqlite3"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    line = process.stderr.readline()
-    assert line.startswith("submitting job set "), line
-    return process, line.split()[3].rstrip(":")
+    process = start_managedjob(*BIG_RUN, cwd=where)
+    return process, submitted(process)
 
 
 @pytest.mark.parametrize("after", [0.0, 1.0, 2.5])
@@ -78,14 +67,7 @@ def test_retry_reruns_the_stopped_jobs_and_stops_on_ctrl_c_too(tmp_path: Path) -
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
-    retry = subprocess.Popen(
-        [sys.executable, "-m", "managedjob", "retry", job_set_id[:8]],
-        cwd=tmp_path,
-        env=_env(tmp_path / "journal.sqlite3"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    retry = start_managedjob("retry", job_set_id[:8], cwd=tmp_path)
     assert retry.stderr is not None
     line = retry.stderr.readline()
     assert line.startswith(f"retrying 20 jobs of job set {job_set_id} on aer"), line

@@ -264,18 +264,23 @@ def test_basic_simulator_runs_one_job_at_a_time(manager: JobManager) -> None:
     assert job_set.managed_jobs()[3].submit_error is not None
 
 
-def test_an_aer_job_done_with_a_failed_result_is_failed_and_retried() -> None:
-    """Aer says DONE for a job whose result failed; everything else says failed."""
-    from qiskit import QuantumCircuit
-    from qiskit.providers import JobStatus
-    from qiskit_aer import AerSimulator
-
-    non_clifford = QuantumCircuit(1, name="tgate")
-    non_clifford.t(0)
-    non_clifford.measure_all()
+def clifford_and_t() -> tuple[QuantumCircuit, QuantumCircuit]:
+    """A circuit a stabilizer simulator runs (``hgate``), and one it cannot (``tgate``)."""
     clifford = QuantumCircuit(1, name="hgate")
     clifford.h(0)
     clifford.measure_all()
+    non_clifford = QuantumCircuit(1, name="tgate")
+    non_clifford.t(0)
+    non_clifford.measure_all()
+    return clifford, non_clifford
+
+
+def test_an_aer_job_done_with_a_failed_result_is_failed_and_retried() -> None:
+    """Aer says DONE for a job whose result failed; everything else says failed."""
+    from qiskit.providers import JobStatus
+    from qiskit_aer import AerSimulator
+
+    clifford, non_clifford = clifford_and_t()
     with JobManager(journal=False) as manager:
         job_set = manager.run(
             [clifford, non_clifford],
@@ -299,15 +304,9 @@ def test_an_aer_job_done_with_a_failed_result_is_failed_and_retried() -> None:
 
 def test_statuses_say_failed_before_results_are_asked_for() -> None:
     """statuses(), wait(), report() read a local failed result, also after retry_failed()."""
-    from qiskit import QuantumCircuit
     from qiskit_aer import AerSimulator
 
-    non_clifford = QuantumCircuit(1, name="tgate")
-    non_clifford.t(0)
-    non_clifford.measure_all()
-    clifford = QuantumCircuit(1, name="hgate")
-    clifford.h(0)
-    clifford.measure_all()
+    clifford, non_clifford = clifford_and_t()
     stabilizer = AerSimulator(method="stabilizer")  # cannot run a T gate
     with JobManager(journal=False) as manager:
         job_set = manager.run(

@@ -19,7 +19,6 @@ parts and each job's ``PrimitiveResult`` in the pickle-free form of
 
 from __future__ import annotations
 
-import io
 import json
 import zlib
 from collections.abc import Mapping, Sequence
@@ -28,11 +27,11 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from qiskit import qpy
 from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.result import Result
 from qiskit.result.models import ExperimentResult
 
+from managedjob._journal._circuits import decode_circuits, encode_circuits
 from managedjob._pubs import (
     PubJobResult,
     decode_items,
@@ -308,18 +307,6 @@ def encode_result(result: Result) -> bytes:
 def decode_result(blob: bytes) -> Result:
     """Rebuild a result written by :func:`encode_result`."""
     return Result.from_dict(_decode(_unpack_json(blob), {}))
-
-
-def encode_circuits(circuits: Sequence[QuantumCircuit]) -> bytes:
-    """Return ``circuits`` as compressed QPY."""
-    buffer = io.BytesIO()
-    qpy.dump(list(circuits), buffer)
-    return zlib.compress(buffer.getvalue(), _ZLIB_LEVEL)
-
-
-def decode_circuits(blob: bytes) -> list[QuantumCircuit]:
-    """Rebuild circuits written by :func:`encode_circuits`."""
-    return list(qpy.load(io.BytesIO(zlib.decompress(blob))))
 
 
 def encode_run_config(run_config: Mapping[str, Any]) -> tuple[str, list[str]]:

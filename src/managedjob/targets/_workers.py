@@ -459,9 +459,5 @@ class WorkerTarget(BackendTarget):
         start_index: int | None = None,
     ) -> JobV1:
         """Queue the circuits for a worker; the job is returned at once."""
-        kwargs = dict(run_config)
-        if self.supports_job_names:
-            kwargs["job_name"] = job_name
-        if self.supports_job_tags:
-            kwargs["job_tags"] = list(job_tags)
+        kwargs = self._run_kwargs(run_config, job_name, job_tags)
         return self._pool.submit(self._backend, circuits, kwargs, self._blob)

@@ -215,6 +215,17 @@ class BackendTarget(TargetBase):
                     option=key,
                 )
 
+    def _run_kwargs(
+        self, run_config: Mapping[str, Any], job_name: str, job_tags: Sequence[str]
+    ) -> dict[str, Any]:
+        """The keyword arguments of ``run()``: the options, the name and tags it takes."""
+        kwargs = dict(run_config)
+        if self._passes_name:
+            kwargs["job_name"] = job_name
+        if self._passes_tags:
+            kwargs["job_tags"] = list(job_tags)
+        return kwargs
+
     def submit(
         self,
         circuits: Sequence[QuantumCircuit],
@@ -225,11 +236,7 @@ class BackendTarget(TargetBase):
         start_index: int | None = None,
     ) -> JobV1:
         """Call ``backend.run`` with the circuits and run options; ``start_index`` is not used."""
-        kwargs = dict(run_config)
-        if self._passes_name:
-            kwargs["job_name"] = job_name
-        if self._passes_tags:
-            kwargs["job_tags"] = list(job_tags)
+        kwargs = self._run_kwargs(run_config, job_name, job_tags)
         prepare_backend(self._backend)
         with self._run_lock:
             return self._run(list(circuits), **kwargs)
