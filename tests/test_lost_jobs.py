@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from managedjob._journal import Journal
+from managedjob._journal import SCHEMA_VERSION, Journal
 from managedjob._journal._runner import runner_alive, this_runner
+from managedjob._journal._schema import apply_migrations
 from test_cli import _env, managedjob
 
 pytest.importorskip("qiskit_aer")
@@ -86,3 +90,26 @@ def test_status_says_lost_and_cancel_journals_them_as_failed(tmp_path: Path) -> 
     assert "lost: the process that ran it ended before it finished" in after.stdout
     again = managedjob("cancel", job_set_id[:8], cwd=tmp_path)
     assert "2 jobs had finished already" in again.stdout and again.returncode == 0
+
+
+def test_list_migrates_a_journal_an_older_managedjob_wrote(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    with sqlite3.connect(path) as conn:
+        apply_migrations(conn, 0, 3)  # as managedjob wrote journals before schema 4
+        conn.execute("INSERT INTO meta VALUES ('application', 'managedjob-journal')")
+        conn.execute(
+            "INSERT INTO job_sets (id, name, tags, created_at, target, run_config, experiments) "
+            "VALUES ('old-set', 'before', '[]', ?, ?, '{}', 1)",
+            (time.time(), json.dumps({"name": "basic_simulator"})),
+        )
+        conn.execute(
+            "INSERT INTO slices (set_id, idx, start_index, end_index, names) "
+            "VALUES ('old-set', 0, 0, 0, '[\"one\"]')"
+        )
+    conn.close()
+    listing = managedjob("list", "--json", cwd=tmp_path)
+    assert listing.returncode == 0, listing.stderr
+    assert [entry["name"] for entry in json.loads(listing.stdout)] == ["before"]
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    conn.close()

@@ -37,7 +37,14 @@ from managedjob._journal._records import (
 from managedjob._journal._schema import APPLICATION, SCHEMA_VERSION, apply_migrations
 from managedjob.exceptions import JournalError, UnknownJobSetError
 
-__all__ = ["BUSY_TIMEOUT", "ENV_VAR", "HINT", "JournalStore", "default_journal_path"]
+__all__ = [
+    "BUSY_TIMEOUT",
+    "ENV_VAR",
+    "HINT",
+    "JournalStore",
+    "OlderJournalError",
+    "default_journal_path",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +74,10 @@ def default_journal_path() -> Path:
     if configured:
         return Path(configured).expanduser()
     return platformdirs.user_data_path("managedjob", appauthor=False) / "journal.sqlite3"
+
+
+class OlderJournalError(JournalError):
+    """A journal of an older schema, opened read-only: it must be migrated (opened for writing)."""
 
 
 class JournalStore:
@@ -182,7 +193,7 @@ class JournalStore:
         finally:
             conn.close()
         if version != SCHEMA_VERSION:
-            raise JournalError(
+            raise OlderJournalError(
                 f"{path} was written by an older managedjob (journal schema {version}); "
                 "it must be migrated before it can be read: open it once for writing "
                 "(Journal(path) or any managedjob command that runs jobs).",

@@ -14,7 +14,7 @@ from typing import Any
 
 from managedjob._checks import hide_account_details
 from managedjob._job_set import ManagedJobSet, PartialRetryError
-from managedjob._journal import JobSetRecord, Journal
+from managedjob._journal import JobSetRecord
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import JobManager
 from managedjob._results import ManagedResults
@@ -52,6 +52,7 @@ from managedjob.cli._sets import (
     experiment_index,
     experiment_names,
     journal_path,
+    open_for_listing,
     open_journal,
     resolve_job_set_id,
     retrieve,
@@ -93,7 +94,7 @@ def list_command(args: argparse.Namespace) -> int:
     if not path.exists():
         print(f"no job sets: there is no journal at {path}", file=sys.stderr)
         return 0
-    with Journal(path, read_only=True) as journal, JobManager(journal=journal) as manager:
+    with open_for_listing(path) as journal, JobManager(journal=journal) as manager:
         tags = args.tag or None
         found = journal.job_sets(name=args.name, tags=tags)  # oldest first
         if args.limit is not None:
@@ -408,7 +409,7 @@ def prune_command(args: argparse.Namespace) -> int:
         print(f"nothing to prune: there is no journal at {path}", file=sys.stderr)
         return 0
     cutoff = datetime.now(timezone.utc) - args.older_than
-    with Journal(path, read_only=args.dry_run) as journal:
+    with open_for_listing(path, read_only=args.dry_run) as journal:
         old = [r for r in journal.job_sets() if r.created_at < cutoff]
         unfinished = [r for r in old if r.finished_jobs < r.jobs]
         chosen = old if args.include_unfinished else [r for r in old if r not in unfinished]

@@ -11,6 +11,7 @@ from typing import Any
 
 from managedjob._job_set import ManagedJobSet
 from managedjob._journal import ENV_VAR, JobSetRecord, Journal, default_journal_path
+from managedjob._journal._store import OlderJournalError
 from managedjob._manager import JobManager
 from managedjob.cli._backends import backend_choices, backend_spec_for, make_backend
 from managedjob.cli._errors import CliError
@@ -22,6 +23,7 @@ __all__ = [
     "experiment_index",
     "experiment_names",
     "journal_path",
+    "open_for_listing",
     "open_journal",
     "resolve_job_set_id",
     "retrieve",
@@ -49,6 +51,18 @@ def command_line(args: argparse.Namespace, *words: str) -> str:
     given: str | None = getattr(args, "journal", None)
     journal = ["--journal", given] if given else []
     return shlex.join(["managedjob", *journal, *words])
+
+
+def open_for_listing(path: Path, read_only: bool = True) -> Journal:
+    """Open the journal at ``path``; one an older managedjob wrote is migrated first.
+
+    A read-only journal cannot be migrated, so one of an older schema is
+    opened for writing, once: the migration keeps every set.
+    """
+    try:
+        return Journal(path, read_only=read_only)
+    except OlderJournalError:
+        return Journal(path)
 
 
 def open_journal(args: argparse.Namespace) -> Journal:
