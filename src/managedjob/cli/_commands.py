@@ -17,7 +17,6 @@ from managedjob._job_set import ManagedJobSet, PartialRetryError
 from managedjob._journal import JobSetRecord
 from managedjob._managed_job import ManagedJob
 from managedjob._manager import JobManager
-from managedjob._results import ManagedResults
 from managedjob.cli._backends import make_backend
 from managedjob.cli._errors import CliError, one_line
 from managedjob.cli._input import load_circuits
@@ -67,8 +66,7 @@ from managedjob.cli._states import (
     set_states,
     state_counts,
 )
-from managedjob.cli._view import SHORT_VIEW_EXPERIMENTS
-from managedjob.exceptions import JobManagerError
+from managedjob.cli._view import SHORT_VIEW_EXPERIMENTS, table_lines
 
 __all__ = [
     "LOST",
@@ -131,13 +129,7 @@ def list_command(args: argparse.Namespace) -> int:
                     state_counts(states),
                 )
             )
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    for row in rows:
-        cells = [
-            cell.rjust(width) if column == 4 else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(row, widths, strict=True))
-        ]
-        print("  ".join(cells).rstrip())
+    print("\n".join(table_lines(rows, sys.stdout, right=(4,))))
     return 0
 
 
@@ -223,8 +215,9 @@ def results_command(args: argparse.Namespace) -> int:
         only = None
         if args.experiment is not None:
             only = experiment_index(args.experiment, names, job_set_id)
-        show_results(job_set, results, names, output, only=only)
-        print_summary(job_set, results, record.experiments, output, journal, attached=False)
+        shown_whole = show_results(job_set, results, names, output, only=only)
+        items = ("experiments", str(record.experiments))
+        print_summary(job_set, results.backend_name, items, output, journal, attached=False)
         unfinished = [job_state(m, attached=False) for m in job_set.managed_jobs()].count(
             "unfinished"
         )
@@ -237,16 +230,8 @@ def results_command(args: argparse.Namespace) -> int:
         elif not results.success:
             print_next_steps(args, job_set_id, output, more=False, failed=True)
         if only is not None:
-            return 0 if _has_counts(results, only) else 1
+            return 0 if shown_whole else 1
         return 0 if results.success else 1
-
-
-def _has_counts(results: ManagedResults, index: int) -> bool:
-    try:
-        results.get_counts(index)
-    except JobManagerError:
-        return False
-    return True
 
 
 def retry_command(args: argparse.Namespace) -> int:
@@ -310,7 +295,8 @@ def retry_command(args: argparse.Namespace) -> int:
         results = job_set.results(partial=True)
         names = experiment_names(journal, job_set)
         show_results(job_set, results, names, output, limit=SHORT_VIEW_EXPERIMENTS)
-        print_summary(job_set, results, record.experiments, output, journal, elapsed)
+        items = ("experiments", str(record.experiments))
+        print_summary(job_set, results.backend_name, items, output, journal, elapsed)
         if left is not None:
             print(f"managedjob: {one_line(left)}", file=sys.stderr)
             print(
@@ -342,14 +328,11 @@ def cancel_command(args: argparse.Namespace) -> int:
         states = [job_state(mjob, attached=backend is not None) for mjob in mjobs]
         reachable = [m for m, s in zip(mjobs, states, strict=True) if s in ("running", "queued")]
         # Jobs whose process has ended can never finish: journal them as failed.
+        unknown = ("unfinished", "lost", "unknown")
         gone = lost_attempts(journal, record.job_set_id)
-        gone = {i: a for i, a in gone.items() if states[i] in ("unfinished", "lost", "unknown")}
+        gone = {i: a for i, a in gone.items() if states[i] in unknown}
         marked = journal.mark_lost(record.job_set_id, list(gone.values()), LOST) if gone else 0
-        unreachable = [
-            s
-            for i, s in enumerate(states)
-            if s in ("unfinished", "lost", "unknown") and i not in gone
-        ]
+        unreachable = [s for i, s in enumerate(states) if s in unknown and i not in gone]
         finished = len(states) - len(reachable) - len(unreachable) - len(gone)
         for mjob in reachable:
             mjob.cancel()
@@ -411,8 +394,7 @@ def prune_command(args: argparse.Namespace) -> int:
     cutoff = datetime.now(timezone.utc) - args.older_than
     with open_for_listing(path, read_only=args.dry_run) as journal:
         old = [r for r in journal.job_sets() if r.created_at < cutoff]
-        unfinished = [r for r in old if r.finished_jobs < r.jobs]
-        chosen = old if args.include_unfinished else [r for r in old if r not in unfinished]
+        chosen = [r for r in old if args.include_unfinished or r.finished_jobs >= r.jobs]
         for record in chosen:
             if not args.dry_run:
                 journal.delete_job_set(record.job_set_id)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -50,10 +50,10 @@ def local_time(moment: datetime) -> str:
 
 
 def _experiment_rows(
-    results: ManagedResults, count: int, names: Sequence[str]
+    results: ManagedResults, indexes: Iterable[int], names: Sequence[str]
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for index in range(count):
+    for index in indexes:
         row: dict[str, Any] = {"index": index, "name": names[index]}
         try:
             row["counts"] = results.get_counts(index)
@@ -73,7 +73,7 @@ def write_results(
     fmt: str,
 ) -> None:
     """Write the counts of every experiment, in input order, as JSON or CSV."""
-    _write_rows(job_set, results, _experiment_rows(results, len(names), names), out, fmt)
+    _write_rows(job_set, results, _experiment_rows(results, range(len(names)), names), out, fmt)
 
 
 def _write_rows(
@@ -104,7 +104,7 @@ def _write_rows(
     out.write("\n")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Output:
     """Where a command's counts and its summary go (docs/cli.rst, "Output").
 
@@ -140,14 +140,13 @@ def choose_output(args: argparse.Namespace) -> Output:
     file = Path(out).expanduser() if out and out != "-" else None
     stdout = out == "-" or (file is None and asked is not None)
     fmt = asked or ("csv" if out and out.endswith(".csv") else "json")
-    info: TextIO | None = None
-    if not getattr(args, "quiet", False):
-        # Standard output takes the summary when it shows nothing else (the
-        # counts went to a file), or a table on a terminal; else standard error.
-        table = file is None and not stdout
-        alone = file is not None
-        info = sys.stdout if alone or (table and sys.stdout.isatty()) else sys.stderr
-    return Output(file, fmt, stdout, info)
+    output = Output(file, fmt, stdout, None)
+    if getattr(args, "quiet", False):
+        return output
+    # Standard output takes the summary when it shows nothing else (the
+    # counts went to a file), or a table on a terminal; else standard error.
+    shows_summary = file is not None or (output.table and sys.stdout.isatty())
+    return dataclasses.replace(output, info=sys.stdout if shows_summary else sys.stderr)
 
 
 def check_out(out: str | None) -> None:
@@ -189,8 +188,11 @@ def show_results(
     *,
     limit: int | None = None,
     only: int | None = None,
-) -> None:
+) -> bool:
     """Write or show the counts: a document, or a table on standard output.
+
+    Only the experiments shown are read: ``only``, or the first ``limit`` of
+    a table.
 
     Args:
         job_set: The set.
@@ -199,16 +201,25 @@ def show_results(
         output: Where they go.
         limit: Show the first ``limit`` experiments of the table only.
         only: The one experiment to write or show (``--experiment``).
+
+    Returns:
+        Whether every experiment written or shown has counts.
     """
-    rows = _experiment_rows(results, len(names), names)
+    count = len(names)
     if only is not None:
-        rows = [rows[only]]
+        indexes: range | list[int] = [only]
+    elif output.table and limit is not None:
+        indexes = range(min(limit, count))
+    else:
+        indexes = range(count)
+    rows = _experiment_rows(results, indexes, names)
     if not output.table:
         emit_document(output, lambda out: _write_rows(job_set, results, rows, out, output.fmt))
     elif only is not None:
         print("\n".join(experiment_lines(rows[0], sys.stdout)))
     else:
-        print("\n".join(counts_lines(rows, sys.stdout, limit)))
+        print("\n".join(counts_lines(rows, sys.stdout, total=count)))
+    return all(row["success"] for row in rows)
 
 
 def print_rows(rows: Sequence[tuple[str, str]], stream: TextIO | None = None) -> None:
@@ -225,23 +236,34 @@ def journal_row(journal: Journal | None) -> tuple[str, str]:
 
 def print_summary(
     job_set: ManagedJobSet,
-    results: ManagedResults,
-    experiments: int,
+    backend_name: str,
+    items: tuple[str, str],
     output: Output,
     journal: Journal | None,
     elapsed: float | None = None,
     *,
     attached: bool = True,
 ) -> None:
-    """Print the summary that ``run``, ``results`` and ``retry`` end with (unless quiet)."""
+    """Print the summary that ``run``, ``results`` and ``retry`` end with (unless quiet).
+
+    Args:
+        job_set: The set.
+        backend_name: Where it ran.
+        items: The row that counts its items: ``("experiments", "2000")``,
+            ``("PUBs", "50")``.
+        output: Where it goes (nowhere with ``--quiet``).
+        journal: The journal it is in, if any.
+        elapsed: The command's time, for ``run`` and ``retry``.
+        attached: As for :func:`~managedjob.cli._states.job_state`.
+    """
     if output.info is None:
         return
     states = [job_state(mjob, attached) for mjob in job_set.managed_jobs()]
     rows = [
         ("job set", f"{job_set.name()} ({job_set.job_set_id()})"),
-        ("backend", results.backend_name),
+        ("backend", backend_name),
         ("jobs", jobs_row(states)),
-        ("experiments", str(experiments)),
+        items,
     ]
     if elapsed is not None:
         rows.append(("time", f"{elapsed:.2f} s"))

@@ -31,9 +31,8 @@ from managedjob._job_set import ManagedJobSet
 from managedjob._journal import JobSetRecord, Journal
 from managedjob.cli._backends import make_backend
 from managedjob.cli._errors import CliError
-from managedjob.cli._output import Output, emit_document, journal_row, plural, print_rows
+from managedjob.cli._output import Output, emit_document, plural, print_summary
 from managedjob.cli._sets import backend_for
-from managedjob.cli._states import job_state, jobs_row
 from managedjob.cli._view import pub_lines
 
 __all__ = [
@@ -101,10 +100,16 @@ def _field(value: Any) -> Any:
     return value
 
 
-def pub_result_document(job_set: ManagedJobSet, result: PrimitiveResult[Any]) -> dict[str, Any]:
-    """Return a PUB set's merged result as JSON data, one entry per PUB (``None`` if none)."""
+def pub_result_document(
+    job_set: ManagedJobSet, result: PrimitiveResult[Any], only: int | None = None
+) -> dict[str, Any]:
+    """Return a PUB set's merged result as JSON data, one entry per PUB (``None`` if none).
+
+    With ``only``, the entry of that PUB alone.
+    """
     pubs: list[dict[str, Any] | None] = []
-    for index, pub_result in enumerate(result):
+    for index in range(len(result)) if only is None else [only]:
+        pub_result = result[index]
         if pub_result is None:
             pubs.append(None)
             continue
@@ -138,9 +143,7 @@ def show_pub_results(
     if output.table:
         print("\n".join(pub_lines(result, sys.stdout, limit, only)))
         return
-    document = pub_result_document(job_set, result)
-    if only is not None:
-        document["pubs"] = [document["pubs"][only]]
+    document = pub_result_document(job_set, result, only)
 
     def write(out: TextIO) -> None:
         out.write(json.dumps(document, indent=1, default=repr) + "\n")
@@ -163,26 +166,15 @@ def print_pub_summary(
 
     ``retry_hint`` is the command that reruns the set's failed jobs.
     """
-    states = [job_state(mjob, attached) for mjob in job_set.managed_jobs()]
     missing = [index for index, pub in enumerate(result) if pub is None]
     pubs = str(len(result)) + (f" ({len(missing)} without a result)" if missing else "")
-    rows = [
-        ("job set", f"{job_set.name()} ({job_set.job_set_id()})"),
-        ("backend", backend_name),
-        ("jobs", jobs_row(states)),
-        ("PUBs", pubs),
-    ]
-    if elapsed is not None:
-        rows.append(("time", f"{elapsed:.2f} s"))
-    if output.file is not None:
-        rows.append(("results", str(output.file)))
-    rows.append(journal_row(journal))
-    if output.info is not None:
-        print_rows(rows, output.info)
-        if missing:
-            print(
-                f"{plural(len(missing), 'PUB')} of the set have no result; "
-                f"{retry_hint} reruns their jobs",
-                file=sys.stderr,
-            )
+    print_summary(
+        job_set, backend_name, ("PUBs", pubs), output, journal, elapsed, attached=attached
+    )
+    if missing and output.info is not None:
+        print(
+            f"{plural(len(missing), 'PUB')} of the set have no result; "
+            f"{retry_hint} reruns their jobs",
+            file=sys.stderr,
+        )
     return 1 if missing else 0

@@ -183,7 +183,8 @@ def run_command(args: argparse.Namespace) -> int:
             print(job_set_id)  # --quiet: the id, for the next command
         else:
             show_results(job_set, results, names, output, limit=SHORT_VIEW_EXPERIMENTS)
-        print_summary(job_set, results, len(circuits), output, manager.journal, elapsed)
+        items = ("experiments", str(len(circuits)))
+        print_summary(job_set, results.backend_name, items, output, manager.journal, elapsed)
         more = len(circuits) > SHORT_VIEW_EXPERIMENTS
         print_next_steps(args, job_set_id, output, more=more, failed=not results.success)
         return 0 if results.success else 1

@@ -8,7 +8,7 @@ never when ``NO_COLOR`` is set (https://no-color.org) or ``TERM`` is
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, TextIO
 
 import numpy as np
@@ -30,7 +30,7 @@ OUTCOMES_PER_LINE = 4
 #: How many values of an array a line of the PUB table shows whole.
 VALUES_PER_LINE = 6
 
-_CODES = {"bold": "1", "red": "31", "dim": "2"}
+_CODES = {"bold": "1", "red": "31"}
 
 
 def _uses_colour(stream: TextIO) -> bool:
@@ -41,16 +41,23 @@ def _uses_colour(stream: TextIO) -> bool:
 
 
 def colour(text: str, style: str, stream: TextIO) -> str:
-    """Return ``text`` in ``style`` (``bold``, ``red``, ``dim``) when ``stream`` shows colour."""
+    """Return ``text`` in ``style`` (``bold`` or ``red``) when ``stream`` shows colour."""
     if not text or not _uses_colour(stream):
         return text
     return f"\033[{_CODES[style]}m{text}\033[0m"
 
 
 def table_lines(
-    rows: Sequence[Sequence[str]], stream: TextIO, right: Sequence[int] = ()
+    rows: Sequence[Sequence[str]],
+    stream: TextIO,
+    right: Sequence[int] = (),
+    failed: Collection[int] = (),
 ) -> list[str]:
-    """Line up ``rows`` (the first is the heading); ``right`` columns are right-aligned."""
+    """Line up ``rows`` (the first is the heading, in bold).
+
+    ``right`` columns are right-aligned; the rows numbered in ``failed``
+    (counting the heading as 0) are red.
+    """
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines = []
     for number, row in enumerate(rows):
@@ -59,52 +66,53 @@ def table_lines(
             for column, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         line = "  ".join(cells).rstrip()
-        lines.append(colour(line, "bold", stream) if number == 0 else line)
+        style = "bold" if number == 0 else "red" if number in failed else None
+        lines.append(line if style is None else colour(line, style, stream))
     return lines
 
 
+def _more(left: int, what: str) -> list[str]:
+    """The line that says how many were not shown, if any."""
+    return [f"... and {left} more {what}{'s' if left != 1 else ''}"] if left > 0 else []
+
+
+def _ranked(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """The outcomes, the most frequent first (ties by outcome)."""
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
 def _outcomes(counts: Mapping[str, int], most: int) -> str:
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ranked = _ranked(counts)
     shown = "  ".join(f"{outcome}: {count}" for outcome, count in ranked[:most])
     more = len(ranked) - most
     return shown + (f"  (+{more} more)" if more > 0 else "")
 
 
 def counts_lines(
-    rows: Sequence[Mapping[str, Any]], stream: TextIO, limit: int | None = None
+    rows: Sequence[Mapping[str, Any]], stream: TextIO, total: int | None = None
 ) -> list[str]:
     """The counts table: one line per experiment, its most frequent outcomes first.
 
     Args:
-        rows: The experiments (``index``, ``name``, ``success``, ``counts`` or ``error``).
+        rows: The experiments shown (``index``, ``name``, ``success``,
+            ``counts`` or ``error``).
         stream: Where the lines go (it decides on colour).
-        limit: Show the first ``limit`` experiments only, and say how many are left.
+        total: How many experiments there are, if more than those shown:
+            a last line says how many are left.
     """
-    shown = rows if limit is None else rows[:limit]
     table = [("#", "NAME", "SHOTS", "COUNTS (most frequent first)")]
     failed: set[int] = set()
-    for row in shown:
+    for row in rows:
+        index, name = str(row["index"]), row["name"] or "-"
         if row["success"]:
             counts = row["counts"]
-            table.append(
-                (
-                    str(row["index"]),
-                    row["name"] or "-",
-                    str(sum(counts.values())),
-                    _outcomes(counts, OUTCOMES_PER_LINE),
-                )
-            )
+            outcomes = _outcomes(counts, OUTCOMES_PER_LINE)
+            table.append((index, name, str(sum(counts.values())), outcomes))
         else:
             failed.add(len(table))
-            table.append(
-                (str(row["index"]), row["name"] or "-", "-", f"no counts: {row['error']}")
-            )
-    lines = table_lines(table, stream, right=(0, 2))
-    lines = [colour(line, "red", stream) if n in failed else line for n, line in enumerate(lines)]
-    left = len(rows) - len(shown)
-    if left > 0:
-        lines.append(f"... and {left} more experiment{'s' if left != 1 else ''}")
-    return lines
+            table.append((index, name, "-", f"no counts: {row['error']}"))
+    lines = table_lines(table, stream, right=(0, 2), failed=failed)
+    return lines + _more((total or len(rows)) - len(rows), "experiment")
 
 
 def experiment_lines(row: Mapping[str, Any], stream: TextIO) -> list[str]:
@@ -114,7 +122,7 @@ def experiment_lines(row: Mapping[str, Any], stream: TextIO) -> list[str]:
         return [title, colour(f"no counts: {row['error']}", "red", stream)]
     counts: Mapping[str, int] = row["counts"]
     total = sum(counts.values())
-    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    ranked = _ranked(counts)
     table = [("OUTCOME", "COUNT", "SHARE")]
     table += [(outcome, str(count), f"{count / total:.4f}") for outcome, count in ranked]
     return [f"{title}: {total} shots", *table_lines(table, stream, right=(1, 2))]
@@ -131,9 +139,7 @@ def _field(value: Any, whole: bool) -> str:
     if isinstance(value, BitArray):
         if value.shape == ():
             counts = value.get_counts()
-            if whole:
-                return _outcomes(counts, len(counts))
-            return _outcomes(counts, OUTCOMES_PER_LINE)
+            return _outcomes(counts, len(counts) if whole else OUTCOMES_PER_LINE)
         return f"{value.num_shots} shots of {value.num_bits} bits per element, shape {value.shape}"
     if isinstance(value, np.ndarray):
         return _values(value, whole)
@@ -149,29 +155,27 @@ def pub_lines(
     """The PUB table: one line per PUB and data field (``only``: that PUB, in full)."""
     if only is not None:
         return _one_pub(result, only, stream)
-    indexes = list(range(len(result)))
-    shown = indexes if limit is None else indexes[:limit]
+    shown = len(result) if limit is None else min(limit, len(result))
     table = [("#", "SHAPE", "FIELD", "DATA")]
     failed: set[int] = set()
-    for index in shown:
+    for index in range(shown):
         pub = result[index]
         if pub is None:
             failed.add(len(table))
             table.append((str(index), "-", "-", "no result"))
             continue
-        first = True
-        for name, value in pub.data.items():
-            shape = str(tuple(pub.data.shape)) if first else ""
+        for number, (name, value) in enumerate(pub.data.items()):
+            first = number == 0
             table.append(
-                (str(index) if first else "", shape, name, _field(value, only is not None))
+                (
+                    str(index) if first else "",
+                    str(tuple(pub.data.shape)) if first else "",
+                    name,
+                    _field(value, whole=False),
+                )
             )
-            first = False
-    lines = table_lines(table, stream, right=(0,))
-    lines = [colour(line, "red", stream) if n in failed else line for n, line in enumerate(lines)]
-    left = len(indexes) - len(shown)
-    if left > 0:
-        lines.append(f"... and {left} more PUB{'s' if left != 1 else ''}")
-    return lines
+    lines = table_lines(table, stream, right=(0,), failed=failed)
+    return lines + _more(len(result) - shown, "PUB")
 
 
 def _one_pub(result: PrimitiveResult[Any], index: int, stream: TextIO) -> list[str]:
