@@ -29,18 +29,11 @@ from managedjob.cli._output import (
 from managedjob.cli._sets import journal_path
 from managedjob.cli._view import SHORT_VIEW_EXPERIMENTS
 from managedjob.targets._workers import WorkerPool, WorkerTarget
+from managedjob.targets.primitives import holds_the_interpreter
 
 __all__ = ["DEFAULT_PER_JOB", "in_workers", "local_workers", "prepare", "run_command"]
 
 logger = logging.getLogger(__name__)
-
-#: Simulators that hold the interpreter lock while they run a job: Aer, and
-#: the fake devices that simulate on it.
-_LOCK_HOLDERS = (
-    "qiskit_aer.",
-    "qiskit_ibm_runtime.fake_provider.",
-    "qiskit.providers.fake_provider.",
-)
 
 #: Circuits per job at most, unless ``--max-experiments-per-job`` says otherwise.
 DEFAULT_PER_JOB = 100
@@ -88,10 +81,6 @@ def prepare(
     return out
 
 
-def _holds_the_interpreter(backend: Any) -> bool:
-    return any(cls.__module__.startswith(_LOCK_HOLDERS) for cls in type(backend).__mro__)
-
-
 @contextmanager
 def local_workers(backend: Any, workers: int | None) -> Iterator[WorkerPool | None]:
     """Worker processes for the jobs of a simulator that holds the interpreter lock.
@@ -102,7 +91,7 @@ def local_workers(backend: Any, workers: int | None) -> Iterator[WorkerPool | No
     stop when the command ends. ``None`` for other backends (remote ones,
     ``BasicSimulator``, which lets Ctrl-C through), and with ``workers`` 0.
     """
-    if backend is None or workers == 0 or not _holds_the_interpreter(backend):
+    if backend is None or workers == 0 or not holds_the_interpreter(backend):
         yield None
         return
     pool = WorkerPool(workers)

@@ -48,7 +48,9 @@ __all__ = [
     "RUNTIME_MAX_EXECUTIONS",
     "PubJobV1",
     "PubTarget",
+    "holds_the_interpreter",
     "is_pub_primitive",
+    "runs_in_process",
 ]
 
 #: Most executions in one runtime Sampler job: IBM's 10 million.
@@ -72,14 +74,29 @@ def is_pub_primitive(obj: object) -> bool:
     return isinstance(obj, (BaseSamplerV2, BaseEstimatorV2))
 
 
-#: Modules of primitives and backends that compute in this process.
-_IN_PROCESS_MODULES = (
-    "qiskit.primitives.statevector_",
+#: Modules of simulators that hold the interpreter lock while they run a job:
+#: Aer, and the fake devices that simulate on it.
+_LOCK_HOLDING_MODULES = (
     "qiskit_aer.",
-    "qiskit.providers.basic_provider.",
     "qiskit.providers.fake_provider.",
     "qiskit_ibm_runtime.fake_provider.",
 )
+#: Modules of primitives and backends that compute in this process.
+_IN_PROCESS_MODULES = (
+    "qiskit.primitives.statevector_",
+    "qiskit.providers.basic_provider.",
+    *_LOCK_HOLDING_MODULES,
+)
+
+
+def _from_modules(objects: Sequence[object], modules: tuple[str, ...]) -> bool:
+    """Whether a class of one of ``objects`` (or a base class) comes from ``modules``."""
+    return any(
+        cls.__module__.startswith(modules)
+        for obj in objects
+        if obj is not None
+        for cls in type(obj).__mro__
+    )
 
 
 def runs_in_process(primitive: object, backend: object = None) -> bool:
@@ -92,12 +109,17 @@ def runs_in_process(primitive: object, backend: object = None) -> bool:
     """
     if backend is None:
         backend = _backend_of(primitive)
-    return any(
-        cls.__module__.startswith(_IN_PROCESS_MODULES)
-        for obj in (primitive, backend)
-        if obj is not None
-        for cls in type(obj).__mro__
-    )
+    return _from_modules((primitive, backend), _IN_PROCESS_MODULES)
+
+
+def holds_the_interpreter(backend: object) -> bool:
+    """Whether ``backend`` simulates in this process holding the interpreter lock.
+
+    Aer and the fake devices built on it do: while one of their jobs runs in
+    a thread, the rest of the process (a Ctrl-C handler included) waits.
+    ``BasicSimulator`` and the Statevector primitives do not.
+    """
+    return _from_modules((backend,), _LOCK_HOLDING_MODULES)
 
 
 def _is_runtime(primitive: object) -> bool:
