@@ -38,7 +38,7 @@ from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
 from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets.ibm_runtime._client import service_of
 from managedjob.targets.ibm_runtime._errors import translate_submit_error
-from managedjob.targets.ibm_runtime._slices import cancel_duplicates, jobs_of_slice, now
+from managedjob.targets.ibm_runtime._slices import SliceCreation
 from managedjob.targets.ibm_runtime._tags import slice_tags
 from managedjob.targets.ibm_runtime._target import DEFAULT_MAX_PAYLOAD_BYTES, RUNTIME_POLL_SECONDS
 from managedjob.targets.sampler import PrimitiveJobV1, _backend_of, _failure_text, _sampler_name
@@ -407,8 +407,7 @@ class PubTarget(TargetBase):
         if parts_tag is not None:
             own.append(parts_tag)
         tags = list(dict.fromkeys([*job_tags, *own]))
-        service = self._service()
-        started = now()
+        creation = SliceCreation(self._service(), tags)
         try:
             job = self._run_in_turn([item.pub for item in items], tags, run_config)
         except InvalidInputError:
@@ -419,10 +418,9 @@ class PubTarget(TargetBase):
             if translated is not None:
                 raise translated from err
             # Not refused in words: the answer may be what was lost, not the job.
-            made = jobs_of_slice(service, tags, started) if service is not None else []
-            if not made:
+            job = creation.made_despite(err, job_name)
+            if job is None:
                 raise
-            job = made[-1]
         wrapped = PubJobV1(
             job,
             items,
@@ -431,9 +429,7 @@ class PubTarget(TargetBase):
             job_name=job_name,
             job_tags=tags,
         )
-        if service is not None:
-            made = jobs_of_slice(service, tags, started)
-            wrapped.cancelled_duplicates = cancel_duplicates(wrapped.job_id(), made)
+        wrapped.cancelled_duplicates = creation.cancel_duplicates(wrapped.job_id())
         return wrapped
 
     def _service(self) -> Any:

@@ -29,7 +29,13 @@ from typing import Any
 
 from managedjob._naming import JOB_SET_ID_PREFIX, SLICE_TAG_PREFIX
 
-__all__ = ["CLOCK_SLACK_SECONDS", "cancel_duplicates", "jobs_of_slice", "now"]
+__all__ = [
+    "CLOCK_SLACK_SECONDS",
+    "SliceCreation",
+    "cancel_duplicates",
+    "jobs_of_slice",
+    "now",
+]
 
 logger = logging.getLogger("managedjob.targets.ibm_runtime")
 
@@ -97,3 +103,51 @@ def cancel_duplicates(kept_id: str, found: Sequence[Any]) -> list[str]:
             )
         cancelled.append(job_id)
     return cancelled
+
+
+class SliceCreation:
+    """One job creation for a slice, as both runtime targets make it (see the module).
+
+    Made just before the creation call, which fixes "since the call began".
+
+    Args:
+        service: The runtime service, or ``None`` where there is none
+            (local testing mode): then nothing is looked up.
+        tags: The job's tags, its set's id tag and slice tag among them.
+    """
+
+    def __init__(self, service: Any, tags: Sequence[str]) -> None:
+        self._service = service
+        self._tags = list(tags)
+        self._started = now()
+        self._found: list[Any] | None = None
+
+    def made_despite(self, error: BaseException, job_name: str) -> Any | None:
+        """After a creation failed, not refused in words: the job the service made anyway.
+
+        Returns:
+            The slice's newest runtime job made since the call began, or
+            ``None`` (then the error stands).
+        """
+        if self._service is None:
+            return None
+        self._found = jobs_of_slice(self._service, self._tags, self._started)
+        if not self._found:
+            return None
+        kept = self._found[-1]
+        logger.warning(
+            "Creating job %s failed (%s), but the service had made it: job %s is followed.",
+            job_name,
+            error,
+            kept.job_id(),
+        )
+        return kept
+
+    def cancel_duplicates(self, kept_id: str) -> list[str]:
+        """Cancel the slice's other jobs made since the call began; return their ids."""
+        if self._service is None:
+            return []
+        found = self._found
+        if found is None:
+            found = jobs_of_slice(self._service, self._tags, self._started)
+        return cancel_duplicates(kept_id, found)

@@ -21,7 +21,7 @@ from managedjob.targets.ibm_runtime._client import RuntimeClient, client_for, se
 from managedjob.targets.ibm_runtime._errors import is_session_closed, translate_submit_error
 from managedjob.targets.ibm_runtime._job import IBMRuntimeJobV1, backend_name_of
 from managedjob.targets.ibm_runtime._rate import creation_rate_for
-from managedjob.targets.ibm_runtime._slices import cancel_duplicates, jobs_of_slice, now
+from managedjob.targets.ibm_runtime._slices import SliceCreation
 from managedjob.targets.ibm_runtime._tags import slice_tags
 from managedjob.targets.sampler import SamplerTarget
 
@@ -390,7 +390,7 @@ class IBMRuntimeTarget(TargetBase):
                     waited,
                     self._creation_rate.per_minute,
                 )
-        started = now()
+        creation = SliceCreation(self._service, tags)
         try:
             job = self._create(circuits, job_name, tags, run_config)
         except InvalidInputError:
@@ -400,22 +400,13 @@ class IBMRuntimeTarget(TargetBase):
             if translated is not None:
                 raise translated from err
             # Not refused in words: the answer may be what was lost, not the job.
-            made = jobs_of_slice(self._service, tags, started)
-            if not made:
+            kept = creation.made_despite(err, job_name)
+            if kept is None:
                 raise
-            kept = made[-1]
-            logger.warning(
-                "Creating job %s failed (%s), but the service had made it: job %s is followed.",
-                job_name,
-                err,
-                kept.job_id(),
-            )
-            adopted = IBMRuntimeJobV1(kept, job_tags=tags)
-            adopted.cancelled_duplicates = cancel_duplicates(str(kept.job_id()), made)
-            return adopted
-        wrapped = IBMRuntimeJobV1._adopt(job)
-        made = jobs_of_slice(self._service, tags, started)
-        wrapped.cancelled_duplicates = cancel_duplicates(wrapped.job_id(), made)
+            wrapped = IBMRuntimeJobV1(kept, job_tags=tags)
+        else:
+            wrapped = IBMRuntimeJobV1._adopt(job)
+        wrapped.cancelled_duplicates = creation.cancel_duplicates(wrapped.job_id())
         return wrapped
 
     def oldest_pending_job(self) -> JobV1 | None:
