@@ -225,13 +225,17 @@ class PrimitiveJobV1(JobV1):
         Raises:
             JobError: If the primitive job reports a status that is not known.
         """
+        return self._read_status()[0]
+
+    def _read_status(self) -> tuple[JobStatus, bool]:
+        """The status (one read of the primitive job's), and whether the service cancelled it."""
         future = self._future
         if future is not None and not future.done():
-            return JobStatus.RUNNING if future.running() else JobStatus.QUEUED
+            return (JobStatus.RUNNING if future.running() else JobStatus.QUEUED), False
         status = job_status_from(self._primitive_job.status())
         if status is JobStatus.CANCELLED and self.service_reason() is not None:
-            return JobStatus.ERROR  # ended by the service, not by its owner
-        return status
+            return JobStatus.ERROR, True  # ended by the service, not by its owner
+        return status, False
 
     def service_reason(self) -> str | None:
         """Say why the service ended the job, when it did and said so; else ``None``.
@@ -264,13 +268,11 @@ class PrimitiveJobV1(JobV1):
 
     def error_message(self) -> str | None:
         """Say why the job failed, or ``None`` if it has not failed."""
-        if self.status() is not JobStatus.ERROR:
+        status, by_service = self._read_status()
+        if status is not JobStatus.ERROR:
             return None
-        reason = self.service_reason()
-        if reason is not None and job_status_from(self._primitive_job.status()) is (
-            JobStatus.CANCELLED
-        ):
-            return f"Cancelled by the service: {reason}"
+        if by_service:
+            return f"Cancelled by the service: {self.service_reason()}"
         own = getattr(self._primitive_job, "error_message", None)
         if callable(own):
             try:
