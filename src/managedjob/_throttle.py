@@ -6,11 +6,13 @@ A refusal of this kind is never a failure: submissions wait and try again
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from managedjob.exceptions import TooManyRequestsError
 
-__all__ = ["error_chain", "retry_after", "too_many_requests"]
+__all__ = ["error_chain", "retry_after", "retry_after_seconds", "too_many_requests"]
 
 
 def error_chain(error: BaseException) -> list[BaseException]:
@@ -39,6 +41,31 @@ def too_many_requests(error: BaseException) -> bool:
     )
 
 
+def retry_after_seconds(value: object) -> float | None:
+    """Read a ``Retry-After``: seconds (a number or its text), or an HTTP date.
+
+    Returns:
+        The seconds to wait from now (0 for a moment past), or ``None`` if
+        ``value`` is neither.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return max(0.0, float(value))
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+
+
 def retry_after(error: BaseException) -> float | None:
     """The seconds a "too many requests" error asks to wait, if it names them."""
     for item in error_chain(error):
@@ -46,10 +73,6 @@ def retry_after(error: BaseException) -> float | None:
         if seconds is None:
             headers: Any = getattr(getattr(item, "response", None), "headers", None)
             seconds = headers.get("Retry-After") if headers is not None else None
-        if seconds is None:
-            continue
-        try:
-            return max(0.0, float(seconds))
-        except (TypeError, ValueError):  # an HTTP date: back off instead
-            return None
+        if seconds is not None:
+            return retry_after_seconds(seconds)
     return None

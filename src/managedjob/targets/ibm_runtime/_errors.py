@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
-from typing import Any
 
-from managedjob._throttle import error_chain
+from managedjob._throttle import error_chain, retry_after, too_many_requests
 from managedjob.exceptions import JobLimitError, JobManagerError, TooManyRequestsError
 
 __all__ = [
@@ -15,7 +12,6 @@ __all__ = [
     "IBMRuntimeQuotaError",
     "is_session_closed",
     "rate_limit_of",
-    "retry_after_seconds",
     "translate_submit_error",
 ]
 
@@ -61,22 +57,6 @@ class IBMRuntimeQuotaError(JobManagerError):
     code = _QUOTA_CODE
 
 
-def retry_after_seconds(value: object) -> float | None:
-    """Read a ``Retry-After`` header: seconds, or an HTTP date; ``None`` if unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
-
-
 def rate_limit_of(error: BaseException) -> TooManyRequestsError | None:
     """Return a :class:`TooManyRequestsError` if ``error`` is an HTTP 429, else ``None``.
 
@@ -84,17 +64,14 @@ def rate_limit_of(error: BaseException) -> TooManyRequestsError | None:
     ``IBMRuntimeError``) and gives up on status reads after a few; the HTTP
     response, and its ``Retry-After``, is in the exception chain.
     """
-    for item in error_chain(error):
-        response: Any = getattr(item, "response", None)
-        if getattr(response, "status_code", None) == 429:
-            headers = getattr(response, "headers", None) or {}
-            after = retry_after_seconds(headers.get("Retry-After"))
-            wait = "" if after is None else f"; it asked to wait {after:g} s"
-            return TooManyRequestsError(
-                f"IBM Quantum refused the request: too many requests (HTTP 429){wait}",
-                retry_after=after,
-            )
-    return None
+    if not too_many_requests(error):
+        return None
+    after = retry_after(error)
+    wait = "" if after is None else f"; it asked to wait {after:g} s"
+    return TooManyRequestsError(
+        f"IBM Quantum refused the request: too many requests (HTTP 429){wait}",
+        retry_after=after,
+    )
 
 
 _SESSION_CLOSED_CODE = 4001
