@@ -209,6 +209,18 @@ def _rep_delay_option(target: Target) -> float | None:
     return _seconds(delay)
 
 
+def _shots(options: Mapping[str, Any] | None) -> int:
+    """The run's shots per circuit; :data:`ASSUMED_SHOTS` when it gives none."""
+    return int((options or {}).get("shots") or ASSUMED_SHOTS)
+
+
+def _pub_slice_cost(items: Sequence[PubItem], default_shots: int) -> tuple[int, int]:
+    """The executions and payload bytes of a slice of PUB parts."""
+    costs = pub_costs([item.pub for item in items], default_shots, estimate_circuit_bytes)
+    executions = sum(c.size * c.executions_per_element(i) for i, c in enumerate(costs))
+    return executions, sum(c.payload_bytes() for c in costs)
+
+
 def _circuit_jobs(
     manager: JobManager,
     circuits: list[QuantumCircuit],
@@ -221,7 +233,7 @@ def _circuit_jobs(
     slices = manager._split_experiments(
         circuits, target, max_experiments_per_job, run_config=options
     )
-    shots = int(options.get("shots") or ASSUMED_SHOTS)
+    shots = _shots(options)
     rows = [
         (len(part), len(part) * shots, sum(int(target.estimate_payload_bytes(c)) for c in part))
         for part in slices
@@ -246,10 +258,7 @@ def _pub_jobs(
     rows = []
     for items in run_plan.slices:
         parts: list[PubItem] = list(items)
-        costs = pub_costs([item.pub for item in parts], default_shots, estimate_circuit_bytes)
-        executions = sum(c.size * c.executions_per_element(i) for i, c in enumerate(costs))
-        nbytes = sum(c.payload_bytes() for c in costs)
-        rows.append((len(parts), executions, nbytes))
+        rows.append((len(parts), *_pub_slice_cost(parts, default_shots)))
     return target, rows
 
 
@@ -315,7 +324,7 @@ def split_circuits(
     size = effective_max_experiments(max_experiments_per_job, limits.max_experiments)
     budgets: list[Budget] = []
     if limits.max_executions is not None:
-        shots = int((run_config or {}).get("shots") or ASSUMED_SHOTS)
+        shots = _shots(run_config)
         budgets.append(Budget("executions", [shots] * len(experiments), limits.max_executions))
     if limits.max_payload_bytes is not None:
         costs = [int(target.estimate_payload_bytes(circuit)) for circuit in experiments]
@@ -341,12 +350,11 @@ def usage_budget_for(
             f"max_usage_seconds needs a target whose QPU usage can be estimated (IBM "
             f"Quantum); {target.name!r} has none"
         )
-    shots = int(options.get("shots") or ASSUMED_SHOTS)
+    shots = _shots(options)
     estimates = []
     for items in slices:
         if items and isinstance(items[0], PubItem):
-            costs = pub_costs([item.pub for item in items], shots, estimate_circuit_bytes)
-            executions = sum(c.size * c.executions_per_element(i) for i, c in enumerate(costs))
+            executions, _ = _pub_slice_cost(items, shots)
         else:
             executions = len(items) * shots
         estimates.append(estimate_usage_seconds(executions, rep_delay))
