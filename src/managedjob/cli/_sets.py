@@ -13,9 +13,10 @@ from managedjob._job_set import ManagedJobSet
 from managedjob._journal import ENV_VAR, JobSetRecord, Journal, default_journal_path
 from managedjob._journal._store import OlderJournalError
 from managedjob._manager import JobManager
+from managedjob._manager_sets import full_job_set_id
 from managedjob.cli._backends import backend_choices, backend_spec_for, make_backend
 from managedjob.cli._errors import CliError
-from managedjob.exceptions import JournalError, UnknownJobSetError
+from managedjob.exceptions import InvalidInputError, JournalError, UnknownJobSetError
 
 __all__ = [
     "backend_for",
@@ -89,18 +90,12 @@ def resolve_job_set_id(journal: Journal, text: str) -> JobSetRecord:
     """
     if not text.strip():
         raise CliError(f"a job set id is needed, not {text!r} (managedjob list shows them)")
-    record = journal.job_set(text)
+    try:
+        record = journal.job_set(full_job_set_id(text, (), journal, journal_required=True))
+    except InvalidInputError as err:  # the start of several ids
+        raise CliError(str(err)) from None
     if record is not None:
         return record
-    matches = [r for r in journal.job_sets() if r.job_set_id.startswith(text)]
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        shown = ", ".join(r.job_set_id for r in matches[:3])
-        raise CliError(
-            f"{text!r} is the start of {len(matches)} job set ids ({shown}"
-            f"{', ...' if len(matches) > 3 else ''}); give more of it"
-        )
     raise UnknownJobSetError(
         f"{text} is not a known job set: it is not in the journal {journal.path} "
         "(managedjob list shows the sets it has)"
