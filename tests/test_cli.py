@@ -267,6 +267,23 @@ def submitted(process: subprocess.Popen[str]) -> str:
     return line.split()[3].rstrip(":")
 
 
+def interrupt_twice(process: subprocess.Popen[str], after: float) -> str:
+    """Press Ctrl-C ``after`` seconds, and again once it says a second one cancels.
+
+    Returns:
+        What the command wrote on stderr after the first line.
+    """
+    time.sleep(after)  # a moment of the run; not a timing assertion
+    process.send_signal(signal.SIGINT)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "press Ctrl-C again" in line:
+            break
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    return err
+
+
 def _start_slow_run(tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
     ghz = str(EXAMPLES / "ghz.qasm")
     args = ("run", ghz, ghz, "--backend", "scripted:60", "--max-experiments-per-job", "1")
@@ -307,14 +324,7 @@ def test_ctrl_c_leaves_jobs_running_and_says_so(tmp_path: Path) -> None:
 
 def test_second_ctrl_c_cancels_submitted_jobs(tmp_path: Path) -> None:
     proc, job_set_id = _start_slow_run(tmp_path)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGINT)
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if "press Ctrl-C again" in line:
-            break
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    err = interrupt_twice(proc, after=0.3)
     assert proc.returncode == 130
     assert f"cancelled 2 jobs of job set {job_set_id}" in err
     status = managedjob("status", job_set_id, cwd=tmp_path)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_cli import EXAMPLES, managedjob, start_managedjob, submitted
+from test_cli import EXAMPLES, interrupt_twice, managedjob, start_managedjob, submitted
 
 pytest.importorskip("qiskit_aer")
 
@@ -48,14 +48,7 @@ def test_one_ctrl_c_ends_the_run_soon_and_journals_the_jobs_as_stopped(
 
 def test_a_second_ctrl_c_cancels_the_jobs(tmp_path: Path) -> None:
     process, job_set_id = start(tmp_path)
-    time.sleep(1.0)
-    process.send_signal(signal.SIGINT)
-    assert process.stderr is not None
-    for line in process.stderr:
-        if "press Ctrl-C again" in line:
-            break
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    err = interrupt_twice(process, after=1.0)
     assert process.returncode == 130, err
     assert f"cancelled 20 jobs of job set {job_set_id}" in err
     status = managedjob("status", job_set_id[:8], cwd=tmp_path)
