@@ -94,11 +94,15 @@ class AttemptRecord:
     runner: str | None = None
 
     @property
+    def awaited_in_a_process(self) -> bool:
+        """Whether the job has no final state and computes in the process :attr:`runner`."""
+        return self.status is None and self.submit_error is None and self.runner is not None
+
+    @property
     def lost(self) -> bool:
         """Whether the job has no final state and the process it computed in has ended."""
         return (
-            self.status is None
-            and self.submit_error is None
+            self.awaited_in_a_process
             and self.runner is not None
             and runner_alive(self.runner) is False
         )

@@ -11,6 +11,7 @@ from qiskit.providers import JobStatus
 
 from managedjob._checks import hide_account_details
 from managedjob._journal import AttemptRecord, Journal
+from managedjob._journal._runner import runner_alive
 from managedjob._managed_job import ManagedJob
 from managedjob.cli._errors import one_line
 
@@ -57,7 +58,17 @@ def lost_attempts(journal: Journal, job_set_id: str) -> dict[int, AttemptRecord]
     latest: dict[int, AttemptRecord] = {}
     for attempt in journal.attempts(job_set_id):  # by job, then submission
         latest[attempt.index] = attempt
-    return {index: attempt for index, attempt in latest.items() if attempt.lost}
+    alive: dict[str, bool | None] = {}  # a set's jobs mostly share one process
+    lost: dict[int, AttemptRecord] = {}
+    for index, attempt in latest.items():
+        runner = attempt.runner
+        if not attempt.awaited_in_a_process or runner is None:
+            continue
+        if runner not in alive:
+            alive[runner] = runner_alive(runner)
+        if alive[runner] is False:
+            lost[index] = attempt
+    return lost
 
 
 def set_states(
