@@ -22,9 +22,9 @@ from managedjob.cli._errors import CliError, one_line
 from managedjob.cli._input import load_circuits
 from managedjob.cli._interrupt import (
     CANCEL_SETTLE_SECONDS,
-    interrupted,
+    CtrlC,
     settle,
-    wait_with_progress,
+    wait_or_interrupt,
 )
 from managedjob.cli._output import (
     check_out,
@@ -242,6 +242,7 @@ def retry_command(args: argparse.Namespace) -> int:
         open_journal(args) as journal,
         JobManager(journal=journal) as manager,
         ExitStack() as stack,
+        CtrlC() as ctrl_c,  # from here, Ctrl-C is acted on where nothing is held
     ):
         started = time.monotonic()
         record = resolve_job_set_id(journal, args.id)
@@ -274,11 +275,10 @@ def retry_command(args: argparse.Namespace) -> int:
         )
         if output.info is not None:
             print(what, file=sys.stderr, flush=True)
-        try:
-            show = output.info is not None and sys.stderr.isatty()
-            wait_with_progress(job_set, sys.stderr, show=show)
-        except KeyboardInterrupt:
-            return interrupted(job_set, args, pool)
+        show = output.info is not None and sys.stderr.isatty()
+        code = wait_or_interrupt(job_set, args, pool, ctrl_c, show=show)
+        if code is not None:
+            return code
         elapsed = time.monotonic() - started
         if pubs:
             merged = job_set.primitive_result(partial=True)

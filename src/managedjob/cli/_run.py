@@ -17,7 +17,7 @@ from managedjob._manager import JobManager
 from managedjob.cli._backends import make_backend
 from managedjob.cli._errors import CliError
 from managedjob.cli._input import load_circuits
-from managedjob.cli._interrupt import STOPPED, interrupted, wait_with_progress
+from managedjob.cli._interrupt import STOPPED, CtrlC, wait_or_interrupt
 from managedjob.cli._output import (
     check_out,
     choose_output,
@@ -144,6 +144,7 @@ def run_command(args: argparse.Namespace) -> int:
     with (
         JobManager(journal=journal) as manager,
         local_workers(backend, args.workers) as pool,
+        CtrlC() as ctrl_c,  # from here, Ctrl-C is acted on where nothing is held
     ):
         job_set = manager.run(
             circuits,
@@ -161,11 +162,10 @@ def run_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-        try:
-            show = output.info is not None and sys.stderr.isatty()
-            wait_with_progress(job_set, sys.stderr, show=show)
-        except KeyboardInterrupt:
-            return interrupted(job_set, args, pool)
+        show = output.info is not None and sys.stderr.isatty()
+        code = wait_or_interrupt(job_set, args, pool, ctrl_c, show=show)
+        if code is not None:
+            return code
         results = job_set.results(partial=True)
         elapsed = time.monotonic() - started
         if output.info is None and output.table:
