@@ -39,6 +39,7 @@ from ibm_loopback import (
     LoopbackService,
 )
 from managedjob import InvalidInputError, JobManager
+from managedjob.targets import IBMRuntimeTarget
 from managedjob.testing import FakeClock
 
 pytestmark = pytest.mark.filterwarnings(
@@ -621,15 +622,19 @@ def test_requests_are_counted_by_method_and_route(ibm_loopback, backend):
 def test_429_on_a_result_download_is_waited_out(ibm_loopback, backend):
     # More refusals than the client retries by itself (5): managedjob waits the last
     # out. (With Retry-After: 0 the client falls back to its own back-off, seconds long.)
+    # The target's clock is the one managedjob waits on (the client sleeps by itself).
     ibm_loopback.faults.rate_limit("GET", "/jobs/{id}/results", retry_after=1, times=6)
+    clock = FakeClock()
+    target = IBMRuntimeTarget(backend, clock=clock)
     with in_order(journal=False) as manager:
-        job_set = manager.run(isa(backend, 4), backend=backend, shots=SHOTS)
+        job_set = manager.run(isa(backend, 4), backend=target, shots=SHOTS)
         results = job_set.results()
     assert results.success, job_set.error_messages()
     assert [results.get_counts(i) for i in range(4)] == [
         {expected_key(i): SHOTS} for i in range(4)
     ]
     assert [status for *_, status in ibm_loopback.requests].count(429) == 6
+    assert clock.monotonic() == 1.0  # the one Retry-After the client left to managedjob
 
 
 def run_four(manager: JobManager, backend: Any, **options: Any) -> Any:

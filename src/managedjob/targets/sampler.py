@@ -39,7 +39,6 @@ import inspect
 import numbers
 import re
 import threading
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from enum import Enum
@@ -52,7 +51,7 @@ from qiskit.providers import BackendV2, JobError, JobStatus, JobV1
 from qiskit.result import Result
 
 from managedjob._convert import add_loose_clbit_registers, primitive_result_to_result
-from managedjob._wait import wait_for_final_state
+from managedjob._wait import SYSTEM_CLOCK, Clock, wait_for_final_state
 from managedjob.exceptions import (
     InvalidInputError,
     JobTimeoutError,
@@ -151,6 +150,7 @@ class PrimitiveJobV1(JobV1):
         backend: The backend the sampler runs on, if it has one.
         job_name: The name the job manager gave the job.
         job_tags: The tags the job manager gave the job.
+        clock: How :meth:`result` waits out a "too many requests" answer.
     """
 
     def __init__(
@@ -164,6 +164,7 @@ class PrimitiveJobV1(JobV1):
         backend: BackendV2 | None = None,
         job_name: str | None = None,
         job_tags: Sequence[str] = (),
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__(backend, str(primitive_job.job_id()))
         #: Jobs of the same slice that a lost answer made twice, cancelled (their ids).
@@ -177,6 +178,7 @@ class PrimitiveJobV1(JobV1):
         self._job_tags = list(job_tags)
         self._result: Result | None = None
         self._result_lock = threading.Lock()
+        self._clock = clock
 
     def __repr__(self) -> str:
         return (
@@ -338,7 +340,7 @@ class PrimitiveJobV1(JobV1):
                 if limited is None or refusals > MAX_RATE_LIMITED_READS:
                     raise
                 wait = limited.retry_after
-                time.sleep(min(60.0, 2.0 ** (refusals - 1)) if wait is None else wait)
+                self._clock.sleep(min(60.0, 2.0 ** (refusals - 1)) if wait is None else wait)
 
     def result(self, timeout: float | None = None) -> Result:
         """Return the job's result as a legacy :class:`~qiskit.result.Result`.

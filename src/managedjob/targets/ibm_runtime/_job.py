@@ -18,6 +18,7 @@ from managedjob._naming import (
     LOOSE_CLBIT_PREFIX,
     NAME_TAG_PREFIX,
 )
+from managedjob._wait import SYSTEM_CLOCK, Clock
 from managedjob.exceptions import InvalidInputError
 from managedjob.targets.ibm_runtime._tags import MAX_NAME_CHARS, parse_tags, runtime_tags
 from managedjob.targets.sampler import PrimitiveJobV1
@@ -115,6 +116,7 @@ class IBMRuntimeJobV1(PrimitiveJobV1):
         backend: The backend the job ran on; asked of the job by default.
         job_name: The job's name; read from the tags by default.
         job_tags: The job's tags; asked of the job by default.
+        clock: How :meth:`result` waits out a "too many requests" answer.
     """
 
     def __init__(
@@ -128,6 +130,7 @@ class IBMRuntimeJobV1(PrimitiveJobV1):
         backend: BackendV2 | None = None,
         job_name: str | None = None,
         job_tags: Sequence[str] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         tags = list(job_tags) if job_tags is not None else (runtime_tags(runtime_job) or [])
         info = parse_tags(tags)
@@ -145,13 +148,14 @@ class IBMRuntimeJobV1(PrimitiveJobV1):
             backend=backend,
             job_name=job_name,
             job_tags=tags,
+            clock=clock,
         )
         self._inputs_read = circuits is not None and shots is not None
         self._inputs_lock = threading.Lock()
         self._tags_lock = threading.Lock()
 
     @classmethod
-    def _adopt(cls, job: PrimitiveJobV1) -> IBMRuntimeJobV1:
+    def _adopt(cls, job: PrimitiveJobV1, clock: Clock = SYSTEM_CLOCK) -> IBMRuntimeJobV1:
         """Rewrap a job that :class:`~managedjob.targets.SamplerTarget` submitted."""
         return cls(
             job.primitive_job,
@@ -162,6 +166,7 @@ class IBMRuntimeJobV1(PrimitiveJobV1):
             backend=job._backend,
             job_name=job._job_name,
             job_tags=job._job_tags,
+            clock=clock,
         )
 
     def _read_inputs(self) -> None:

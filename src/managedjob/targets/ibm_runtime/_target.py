@@ -88,7 +88,8 @@ class IBMRuntimeTarget(TargetBase):
             for qiskit-ibm-runtime; none for clients that do not say), and
             ``None`` is no limit. The service answers 429 beyond its own
             limit, which is waited out in any case.
-        clock: Where the creation limit reads the time and waits.
+        clock: Where the creation limit reads the time and waits, and how
+            jobs wait out a "too many requests" answer to a result download.
 
     Raises:
         InvalidInputError: If ``backend`` is not an object of a runtime client
@@ -149,6 +150,7 @@ class IBMRuntimeTarget(TargetBase):
             per_minute = getattr(found, "max_jobs_per_minute", None) if real else None
         else:
             per_minute = max_jobs_per_minute
+        self._clock = clock
         self._creation_rate = (
             None if per_minute is None else creation_rate_for(self._service, per_minute, clock)
         )
@@ -403,9 +405,9 @@ class IBMRuntimeTarget(TargetBase):
             kept = creation.made_despite(err, job_name)
             if kept is None:
                 raise
-            wrapped = IBMRuntimeJobV1(kept, job_tags=tags)
+            wrapped = IBMRuntimeJobV1(kept, job_tags=tags, clock=self._clock)
         else:
-            wrapped = IBMRuntimeJobV1._adopt(job)
+            wrapped = IBMRuntimeJobV1._adopt(job, self._clock)
         wrapped.cancelled_duplicates = creation.cancel_duplicates(wrapped.job_id())
         return wrapped
 
@@ -423,7 +425,7 @@ class IBMRuntimeTarget(TargetBase):
         except Exception as err:
             logger.debug("Could not list the pending jobs on %s: %s", self.name, err)
             return None
-        return IBMRuntimeJobV1(found[0]) if found else None
+        return IBMRuntimeJobV1(found[0], clock=self._clock) if found else None
 
     def retrieve_job(self, job_id: str) -> JobV1 | None:
         """Find a job by id with ``service.job(job_id)``, or ``None`` if it cannot."""
@@ -435,7 +437,7 @@ class IBMRuntimeTarget(TargetBase):
         except Exception as err:
             logger.debug("Service of %s cannot retrieve job %s: %s", self.name, job_id, err)
             return None
-        return IBMRuntimeJobV1(found)
+        return IBMRuntimeJobV1(found, clock=self._clock)
 
     def close(self) -> None:
         """Close the batch this adapter opened, if any; queued jobs still run.
