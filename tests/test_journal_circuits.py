@@ -91,3 +91,16 @@ def test_transpiled_circuits_keep_their_own_layouts() -> None:
         assert restored.layout is not None
         assert restored.layout.initial_index_layout() == original.layout.initial_index_layout()
         assert same(original, restored)
+
+
+def test_a_circuit_with_variables_is_never_taken_for_a_body_without() -> None:
+    plain = QuantumCircuit(2, 2, name="plain")
+    plain.x(0)
+    plain.measure([0, 1], [0, 1])
+    with_var = plain.copy(name="with_var")
+    with_var.add_input("flag", types.Bool())
+    circuits = [plain, with_var, plain.copy(name="plain_again")]
+    back = decode_circuits(encode_circuits(circuits))
+    assert [var.name for var in back[1].iter_input_vars()] == ["flag"]
+    assert list(back[2].iter_input_vars()) == []
+    assert all(same(a, b) for a, b in zip(circuits, back, strict=True))

@@ -44,22 +44,49 @@ _ZLIB_LEVEL = 1
 _LENGTH = 4
 
 
-def _same_body(a: QuantumCircuit, b: QuantumCircuit) -> bool:
-    """Whether QPY writes the same for ``a`` and ``b``, but their names and metadata."""
-    return (
-        a.num_qubits == b.num_qubits
-        and a.num_clbits == b.num_clbits
-        and len(a._data) == len(b._data)
-        and a.num_identifiers == 0
-        and b.num_identifiers == 0
-        and (a._layout is b._layout)
-        and a.global_phase == b.global_phase
-        and a.qregs == b.qregs
-        and a.cregs == b.cregs
-        and a.qubits == b.qubits
-        and a.clbits == b.clbits
-        and a._data == b._data
+def _identifiers(circuit: QuantumCircuit) -> int:
+    """How many classical variables and stretches ``circuit`` has (cheaper than its property)."""
+    data = circuit._data
+    count: int = (
+        data.num_input_vars
+        + data.num_captured_vars
+        + data.num_declared_vars
+        + data.num_captured_stretches
+        + data.num_declared_stretches
     )
+    return count
+
+
+class _Body:
+    """A stored body and what a repeat of it must have the same (read once)."""
+
+    __slots__ = ("circuit", "clbits", "cregs", "layout", "phase", "qregs", "qubits")
+
+    def __init__(self, circuit: QuantumCircuit) -> None:
+        self.circuit = circuit
+        self.layout = circuit._layout
+        self.phase = circuit.global_phase
+        self.qregs = circuit.qregs
+        self.cregs = circuit.cregs
+        self.qubits = circuit.qubits
+        self.clbits = circuit.clbits
+
+    def repeated_by(self, circuit: QuantumCircuit) -> bool:
+        """Whether QPY writes the same for ``circuit`` as for this body, but name and metadata.
+
+        Only circuits of the same width and length (a shelf) are compared,
+        and a body has no variables or stretches.
+        """
+        return (
+            circuit._layout is self.layout
+            and _identifiers(circuit) == 0
+            and circuit.global_phase == self.phase
+            and circuit.qregs == self.qregs
+            and circuit.cregs == self.cregs
+            and circuit.qubits == self.qubits
+            and circuit.clbits == self.clbits
+            and circuit._data == self.circuit._data
+        )
 
 
 def _qpy(circuits: Sequence[QuantumCircuit]) -> bytes:
@@ -74,19 +101,20 @@ def encode_circuits(circuits: Sequence[QuantumCircuit]) -> bytes:
     bodies: list[QuantumCircuit] = []
     entries: list[Any] = []
     # Bodies by what is cheap to read (width and length), the latest few each.
-    shelves: dict[tuple[int, int, int], list[int]] = {}
+    shelves: dict[tuple[int, int, int], list[tuple[int, _Body]]] = {}
     misses = repeats = 0
     for circuit in circuits:
         key = (circuit.num_qubits, circuit.num_clbits, len(circuit._data))
         shelf = shelves.setdefault(key, [])
         found = None
         if shelf and (repeats or misses < _MISSES):
-            found = next((i for i in reversed(shelf) if _same_body(bodies[i], circuit)), None)
+            found = next((i for i, body in reversed(shelf) if body.repeated_by(circuit)), None)
             misses = 0 if found is not None else misses + 1
         if found is None:
             entries.append(len(bodies))
-            shelf.append(len(bodies))
-            del shelf[:-_SHELF]
+            if not _identifiers(circuit):  # QPY writes variables: never a shared body
+                shelf.append((len(bodies), _Body(circuit)))
+                del shelf[:-_SHELF]
             bodies.append(circuit)
         else:
             repeats += 1

@@ -32,6 +32,8 @@ from qiskit.result import Result
 from qiskit.result.models import ExperimentResult
 
 from managedjob._journal._circuits import decode_circuits, encode_circuits
+from managedjob._journal._results import MAGIC as RESULT_COLUMNS
+from managedjob._journal._results import columns_of, experiments_from_columns
 from managedjob._pubs import (
     PubJobResult,
     decode_items,
@@ -57,6 +59,7 @@ __all__ = [
     "encode_result",
     "encode_run_config",
     "register_workload",
+    "stored_result_dict",
     "workload_codec",
 ]
 
@@ -268,10 +271,8 @@ def _experiment_dict(experiment: ExperimentResult) -> dict[str, Any]:
     return out
 
 
-def _result_dict(result: Result) -> dict[str, Any]:
-    """Return what ``result.to_dict()`` returns (see :func:`_experiment_dict`)."""
-    if type(result) is not Result:
-        return dict(result.to_dict())
+def _result_fields(result: Result) -> dict[str, Any]:
+    """Return what ``result.to_dict()`` returns but its experiments (a plain ``Result``)."""
     out = {
         "backend_name": result.backend_name,
         "backend_version": result.backend_version,
@@ -280,10 +281,30 @@ def _result_dict(result: Result) -> dict[str, Any]:
         "job_id": result.job_id,
         "status": result.status,
         "success": result.success,
-        "results": [_experiment_dict(experiment) for experiment in result.results],
     }
     out.update(result._metadata)
     return out
+
+
+def _result_dict(result: Result) -> dict[str, Any]:
+    """Return what ``result.to_dict()`` returns (see :func:`_experiment_dict`)."""
+    if type(result) is not Result:
+        return dict(result.to_dict())
+    out = _result_fields(result)
+    out["results"] = [_experiment_dict(experiment) for experiment in result.results]
+    return out
+
+
+def _dumps(data: Any) -> bytes:
+    # Results are trees (Result.to_dict() gives one), so the encoder need not
+    # track every container it enters for cycles: half its time.
+    text = json.dumps(
+        data,
+        separators=(",", ":"),
+        default=lambda value: _encode(value, strict=False),
+        check_circular=False,
+    )
+    return zlib.compress(text.encode("utf-8"), _ZLIB_LEVEL)
 
 
 def encode_result(result: Result) -> bytes:
@@ -292,21 +313,36 @@ def encode_result(result: Result) -> bytes:
     Results are large and mostly plain JSON, so the JSON encoder walks them
     itself and only asks :func:`_encode` about what it cannot write (numpy
     values, complex numbers, ...); tuples in a result come back as lists.
+    A result whose experiments differ only in their names and data is
+    written as columns (:mod:`managedjob._journal._results`): a fraction of
+    the values to encode.
     """
-    # A result is a tree (Result.to_dict() gives one), so the encoder need
-    # not track every container it enters for cycles: half its time.
-    text = json.dumps(
-        _result_dict(result),
-        separators=(",", ":"),
-        default=lambda value: _encode(value, strict=False),
-        check_circular=False,
-    )
-    return zlib.compress(text.encode("utf-8"), _ZLIB_LEVEL)
+    columns = None
+    if type(result) is Result:
+        columns = columns_of(result.results, _experiment_dict)
+    if columns is None:
+        return _dumps(_result_dict(result))
+    columns["result"] = _result_fields(result)
+    return RESULT_COLUMNS + _dumps(columns)
+
+
+def stored_result_dict(blob: bytes) -> Any:
+    """Return the JSON data of a result written by :func:`encode_result`, as one mapping.
+
+    Either form gives the mapping ``Result.to_dict()`` gave, with what JSON
+    cannot say still tagged (see :func:`_encode`).
+    """
+    if not blob.startswith(RESULT_COLUMNS):
+        return _unpack_json(blob)
+    columns = _unpack_json(blob[len(RESULT_COLUMNS) :])
+    data = dict(columns["result"])
+    data["results"] = experiments_from_columns(columns)
+    return data
 
 
 def decode_result(blob: bytes) -> Result:
-    """Rebuild a result written by :func:`encode_result`."""
-    return Result.from_dict(_decode(_unpack_json(blob), {}))
+    """Rebuild a result written by :func:`encode_result` (either form)."""
+    return Result.from_dict(_decode(stored_result_dict(blob), {}))
 
 
 def encode_run_config(run_config: Mapping[str, Any]) -> tuple[str, list[str]]:

@@ -1,0 +1,158 @@
+"""A job's result as columns: each field once when every experiment has the same value.
+
+The experiments of one job repeat most of what they say: the same shots,
+status, registers and qubit labels in every header, and so on; what differs
+is the name, the data and a few measured values (Aer's ``time_taken``, for
+one). Written one by one as JSON, every experiment repeats all of it, and
+the JSON encoder's work per value is most of the journal's cost of a
+result. So a result whose experiments all have the same fields (and the
+same header fields) in the same order is written as columns:
+
+* ``result``: the result's own fields (as ``Result.to_dict()`` gives them,
+  without ``results``);
+* ``keys`` and ``header_keys``: the experiments' fields and their header's,
+  in order;
+* ``shared`` and ``header_shared``: each field whose value is the same
+  (``==``) in every experiment, once; ``columns`` and ``header_columns``:
+  each other field, as the list of its values;
+* either ``counts``, when every experiment's data is counts alone:
+  ``sizes`` (outcomes per experiment), then every experiment's ``keys``
+  and ``values`` one after another; or ``data``: each experiment's data.
+
+The blob is :data:`MAGIC` followed by the zlib-compressed JSON of that
+mapping. Any other result (fields that differ from one experiment to the
+next, a header that is not a mapping) is left to the caller (``None``),
+which writes the experiments one by one. A shared value is read back as
+the first experiment's: an experiment whose field says ``1`` where the
+first says ``1.0`` is read back with ``1.0``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["MAGIC", "columns_of", "experiments_from_columns"]
+
+#: The first bytes of a result written as columns (never those of zlib).
+MAGIC = b"MJR1"
+
+_HEADER = "header"
+_DATA = "data"
+
+
+def _split(rows: list[list[Any]], keys: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the fields whose value is the same in every row, and the others' columns."""
+    shared: dict[str, Any] = {}
+    columns: dict[str, Any] = {}
+    for key, column in zip(keys, zip(*rows, strict=True), strict=True):
+        try:
+            same = column.count(column[0]) == len(column)
+        except (TypeError, ValueError):  # values without a plain == (numpy arrays)
+            same = False
+        if same:
+            shared[key] = column[0]
+        else:
+            columns[key] = list(column)
+    return shared, columns
+
+
+def columns_of(
+    experiments: Sequence[Any], experiment_dict: Callable[[Any], dict[str, Any]]
+) -> dict[str, Any] | None:
+    """Return ``experiments`` as columns (see the module), or ``None`` if they do not fit.
+
+    Args:
+        experiments: A result's ``results``.
+        experiment_dict: Makes what an experiment's ``to_dict()`` returns.
+    """
+    if not experiments:
+        return None
+    keys: list[str] | None = None
+    header_keys: list[str] = []
+    rows: list[list[Any]] = []
+    header_rows: list[list[Any]] = []
+    data: list[Any] = []
+    sizes: list[int] = []
+    outcomes: list[Any] = []
+    counts: list[Any] = []
+    counts_only = True
+    for experiment in experiments:
+        fields = experiment_dict(experiment)
+        header = fields.pop(_HEADER, None)
+        found = fields.pop(_DATA, None)
+        if type(header) is not dict or type(found) is not dict:
+            return None
+        if keys is None:
+            keys = list(fields)
+            header_keys = list(header)
+        elif list(fields) != keys or list(header) != header_keys:
+            return None
+        rows.append(list(fields.values()))
+        header_rows.append(list(header.values()))
+        data.append(found)
+        if counts_only:
+            measured = found.get("counts")
+            if len(found) == 1 and type(measured) is dict:
+                sizes.append(len(measured))
+                outcomes.extend(measured)
+                counts.extend(measured.values())
+            else:
+                counts_only = False
+    assert keys is not None
+    shared, columns = _split(rows, keys)
+    header_shared, header_columns = _split(header_rows, header_keys)
+    out: dict[str, Any] = {
+        "keys": keys,
+        "shared": shared,
+        "columns": columns,
+        "header_keys": header_keys,
+        "header_shared": header_shared,
+        "header_columns": header_columns,
+    }
+    if counts_only:
+        out["counts"] = {"sizes": sizes, "keys": outcomes, "values": counts}
+    else:
+        out["data"] = data
+    return out
+
+
+def _rows(keys: list[str], shared: dict[str, Any], columns: dict[str, Any], count: int) -> Any:
+    """Yield each experiment's fields; shared values are copied for each (as JSON would)."""
+    text = json.dumps(shared)
+    for index in range(count):
+        copy = json.loads(text)
+        yield {key: copy[key] if key in copy else columns[key][index] for key in keys}
+
+
+def experiments_from_columns(columns: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rebuild what each experiment's ``to_dict()`` returned from decoded columns.
+
+    Raises:
+        ValueError: If the columns do not have one value per experiment.
+    """
+    counts = columns.get("counts")
+    if counts is not None:
+        data: list[Any] = []
+        outcomes, values, at = counts["keys"], counts["values"], 0
+        for size in counts["sizes"]:
+            pairs = zip(outcomes[at : at + size], values[at : at + size], strict=True)
+            data.append({"counts": dict(pairs)})
+            at += size
+    else:
+        data = columns["data"]
+    count = len(data)
+    for column in (*columns["columns"].values(), *columns["header_columns"].values()):
+        if len(column) != count:
+            raise ValueError("the columns of a journaled result differ in length")
+    rows = _rows(columns["keys"], columns["shared"], columns["columns"], count)
+    headers = _rows(
+        columns["header_keys"], columns["header_shared"], columns["header_columns"], count
+    )
+    experiments = []
+    for fields, header, found in zip(rows, headers, data, strict=True):
+        fields[_HEADER] = header
+        fields[_DATA] = found
+        experiments.append(fields)
+    return experiments

@@ -1,0 +1,109 @@
+"""A job's result in the journal: what every experiment shares stored once, every field back."""
+
+from __future__ import annotations
+
+import json
+import zlib
+from typing import Any
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.providers.basic_provider import BasicSimulator
+from qiskit.result import Result
+from qiskit.result.models import ExperimentResult, ExperimentResultData
+from qiskit_aer import AerSimulator
+
+from helpers import basis_circuit
+from managedjob._journal._codec import _encode, decode_result, encode_result
+from managedjob._journal._results import MAGIC
+
+
+def columns(blob: bytes) -> dict[str, Any]:
+    assert blob.startswith(MAGIC)
+    data: dict[str, Any] = json.loads(zlib.decompress(blob[len(MAGIC) :]))
+    return data
+
+
+def as_json(result: Result) -> Any:
+    """What ``result.to_dict()`` is once written as JSON and read back."""
+    return json.loads(json.dumps(result.to_dict(), default=lambda v: _encode(v, strict=False)))
+
+
+def round_trips(result: Result) -> Result:
+    back = decode_result(encode_result(result))
+    assert as_json(back) == as_json(result)
+    return back
+
+
+def test_counts_of_a_simulator_are_columns_with_the_shared_header_once() -> None:
+    circuits = [basis_circuit(index % 4, 2, name=f"exp_{index}") for index in range(40)]
+    result = AerSimulator().run(circuits, shots=20, seed_simulator=3).result()
+    stored = columns(encode_result(result))
+    assert list(stored["header_columns"]) == ["name"]
+    assert stored["header_columns"]["name"] == [f"exp_{index}" for index in range(40)]
+    assert stored["header_shared"]["qreg_sizes"] == [["q", 2]]
+    # Measured per experiment (its time): a column; the shots: once.
+    assert "time_taken" in stored["columns"] and stored["shared"]["shots"] == 20
+    assert stored["counts"]["sizes"] == [1] * 40
+    back = round_trips(result)
+    assert back.get_counts("exp_5") == result.get_counts("exp_5") == {"01": 20}
+    # BasicSimulator gives each shot too: counts and memory are one column.
+    result = BasicSimulator().run(circuits[:3], shots=4).result()
+    stored = columns(encode_result(result))
+    assert stored["data"][1] == {"counts": {"0x1": 4}, "memory": ["0x1"] * 4}
+    round_trips(result)
+
+
+def test_data_beyond_counts_is_a_column_of_its_own() -> None:
+    circuits = [basis_circuit(index % 4, 2, name=f"m{index}") for index in range(6)]
+    result = AerSimulator().run(circuits, shots=5, memory=True, seed_simulator=1).result()
+    stored = columns(encode_result(result))
+    assert "counts" not in stored
+    assert stored["data"][2]["memory"] == ["0x2"] * 5
+    back = round_trips(result)
+    assert back.get_memory("m3") == ["11"] * 5
+
+
+def test_statevectors_and_numpy_metadata_come_back_as_they_were() -> None:
+    bell = QuantumCircuit(2, name="bell")
+    bell.h(0)
+    bell.cx(0, 1)
+    bell.save_statevector()  # type: ignore[attr-defined]
+    result = AerSimulator(method="statevector").run([bell, bell.copy("again")]).result()
+    for experiment in result.results:
+        experiment._metadata["weights"] = np.arange(3.0)  # no plain == between arrays
+    back = round_trips(result)
+    assert back.get_statevector("again").equiv(result.get_statevector("bell"))
+    assert isinstance(back.results[1].weights, np.ndarray)
+    assert back.results[1].weights.tolist() == [0.0, 1.0, 2.0]
+
+
+def test_experiments_with_other_fields_are_written_one_by_one() -> None:
+    def experiment(name: str, **header: Any) -> ExperimentResult:
+        data = ExperimentResultData(counts={"0x0": 4})
+        return ExperimentResult(4, True, data, header={"name": name, **header})
+
+    result = Result(
+        backend_name="b",
+        backend_version="1",
+        job_id="j",
+        success=True,
+        results=[experiment("a", n_qubits=1), experiment("b", n_qubits=1, extra="x")],
+    )
+    blob = encode_result(result)
+    assert not blob.startswith(MAGIC)
+    back = round_trips(result)
+    assert back.results[1].header["extra"] == "x"
+
+
+def test_each_experiment_gets_containers_of_its_own() -> None:
+    result = BasicSimulator().run([basis_circuit(1, 2, name=n) for n in "abc"], shots=8).result()
+    back = decode_result(encode_result(result))
+    back.results[0].header["qreg_sizes"].append(["extra", 1])
+    assert back.results[1].header["qreg_sizes"] == [["q", 2]]
+
+
+def test_results_written_one_by_one_are_still_read() -> None:
+    result = BasicSimulator().run([basis_circuit(2, name="x")], shots=8).result()
+    old_form = zlib.compress(json.dumps(as_json(result)).encode())
+    assert decode_result(old_form).get_counts("x") == result.get_counts("x")
