@@ -57,6 +57,18 @@ def _identifiers(circuit: QuantumCircuit) -> int:
     return count
 
 
+def _bits(circuit: QuantumCircuit) -> tuple[list[Any], list[Any]]:
+    """The circuit's qubits and clbits, read from a copy.
+
+    ``circuit.qubits`` makes a list that the circuit then keeps for good:
+    two lists on every circuit of a large set are hundreds of thousands of
+    objects that Python's garbage collector walks again and again. An empty
+    copy of the circuit's data makes them, and they go with it.
+    """
+    empty = circuit._data.copy_empty_like()
+    return empty.qubits, empty.clbits
+
+
 class _Body:
     """A stored body and what a repeat of it must have the same (read once)."""
 
@@ -68,8 +80,7 @@ class _Body:
         self.phase = circuit.global_phase
         self.qregs = circuit.qregs
         self.cregs = circuit.cregs
-        self.qubits = circuit.qubits
-        self.clbits = circuit.clbits
+        self.qubits, self.clbits = _bits(circuit)
 
     def repeated_by(self, circuit: QuantumCircuit) -> bool:
         """Whether QPY writes the same for ``circuit`` as for this body, but name and metadata.
@@ -83,9 +94,8 @@ class _Body:
             and circuit.global_phase == self.phase
             and circuit.qregs == self.qregs
             and circuit.cregs == self.cregs
-            and circuit.qubits == self.qubits
-            and circuit.clbits == self.clbits
             and circuit._data == self.circuit._data
+            and _bits(circuit) == (self.qubits, self.clbits)
         )
 
 
