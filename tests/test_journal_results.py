@@ -39,11 +39,16 @@ def test_counts_of_a_simulator_are_columns_with_the_shared_header_once() -> None
     circuits = [basis_circuit(index % 4, 2, name=f"exp_{index}") for index in range(40)]
     result = AerSimulator().run(circuits, shots=20, seed_simulator=3).result()
     stored = columns(encode_result(result))
-    assert list(stored["header_columns"]) == ["name"]
-    assert stored["header_columns"]["name"] == [f"exp_{index}" for index in range(40)]
-    assert stored["header_shared"]["qreg_sizes"] == [["q", 2]]
+    header, fields = stored["header"], stored["fields"]
+    assert list(header["columns"]) == ["name"]
+    assert header["columns"]["name"] == [f"exp_{index}" for index in range(40)]
+    assert header["shared"]["qreg_sizes"] == [["q", 2]]
     # Measured per experiment (its time): a column; the shots: once.
-    assert "time_taken" in stored["columns"] and stored["shared"]["shots"] == 20
+    assert "time_taken" in fields["columns"] and fields["shared"]["shots"] == 20
+    # Aer's metadata: what every experiment says once, what differs as columns.
+    metadata = fields["nested"]["metadata"]
+    assert metadata["shared"]["method"] == "stabilizer"
+    assert len(metadata["columns"]["time_taken"]) == 40
     assert stored["counts"]["sizes"] == [1] * 40
     back = round_trips(result)
     assert back.get_counts("exp_5") == result.get_counts("exp_5") == {"01": 20}
@@ -107,3 +112,12 @@ def test_results_written_one_by_one_are_still_read() -> None:
     result = BasicSimulator().run([basis_circuit(2, name="x")], shots=8).result()
     old_form = zlib.compress(json.dumps(as_json(result)).encode())
     assert decode_result(old_form).get_counts("x") == result.get_counts("x")
+
+
+def test_mappings_that_differ_in_their_keys_stay_whole() -> None:
+    result = AerSimulator().run([basis_circuit(1, 2, name=n) for n in "abc"], shots=8).result()
+    result.results[1]._metadata["metadata"] = {"only": "here"}
+    stored = columns(encode_result(result))
+    assert "metadata" in stored["fields"]["columns"]
+    back = round_trips(result)
+    assert back.results[1].metadata == {"only": "here"}

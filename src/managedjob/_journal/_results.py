@@ -10,11 +10,12 @@ same header fields) in the same order is written as columns:
 
 * ``result``: the result's own fields (as ``Result.to_dict()`` gives them,
   without ``results``);
-* ``keys`` and ``header_keys``: the experiments' fields and their header's,
-  in order;
-* ``shared`` and ``header_shared``: each field whose value is the same
-  (``==``) in every experiment, once; ``columns`` and ``header_columns``:
-  each other field, as the list of its values;
+* ``fields`` and ``header``: a table each, of the experiments' fields (but
+  header and data) and of their headers' fields. A table has the ``keys``
+  in order; ``shared``: each field whose value is the same (``==``) in
+  every experiment, once; ``columns``: each other field, as the list of its
+  values; ``nested``: a field whose values are mappings with the same keys
+  (Aer's ``metadata``), as a table of its own (two levels at most);
 * either ``counts``, when every experiment's data is counts alone:
   ``sizes`` (outcomes per experiment), then every experiment's ``keys``
   and ``values`` one after another; or ``data``: each experiment's data.
@@ -42,10 +43,32 @@ _HEADER = "header"
 _DATA = "data"
 
 
-def _split(rows: list[list[Any]], keys: Sequence[str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the fields whose value is the same in every row, and the others' columns."""
+#: How deep mappings whose fields differ are split into columns of their own.
+_DEPTH = 2
+
+
+def _same_keys(column: Sequence[Any]) -> list[str] | None:
+    """The keys of every value of ``column`` if all are mappings with the same keys in order."""
+    first = column[0]
+    if type(first) is not dict:
+        return None
+    keys = list(first)
+    for value in column:
+        if type(value) is not dict or list(value) != keys:
+            return None
+    return keys
+
+
+def _split(rows: list[list[Any]], keys: Sequence[str], depth: int = 0) -> dict[str, Any]:
+    """Return the table of ``rows`` (values in the order of ``keys``).
+
+    Each field is ``shared`` when its value is the same in every row, else
+    a column of its values; a column of mappings with the same keys is a
+    ``nested`` table of its own (down to :data:`_DEPTH`).
+    """
     shared: dict[str, Any] = {}
     columns: dict[str, Any] = {}
+    nested: dict[str, Any] = {}
     for key, column in zip(keys, zip(*rows, strict=True), strict=True):
         try:
             same = column.count(column[0]) == len(column)
@@ -53,9 +76,14 @@ def _split(rows: list[list[Any]], keys: Sequence[str]) -> tuple[dict[str, Any], 
             same = False
         if same:
             shared[key] = column[0]
-        else:
+            continue
+        inner = _same_keys(column) if depth < _DEPTH else None
+        if inner is None:
             columns[key] = list(column)
-    return shared, columns
+        else:
+            inner_rows = [list(value.values()) for value in column]
+            nested[key] = {"keys": inner, **_split(inner_rows, inner, depth + 1)}
+    return {"shared": shared, "columns": columns, "nested": nested}
 
 
 def columns_of(
@@ -101,15 +129,9 @@ def columns_of(
             else:
                 counts_only = False
     assert keys is not None
-    shared, columns = _split(rows, keys)
-    header_shared, header_columns = _split(header_rows, header_keys)
     out: dict[str, Any] = {
-        "keys": keys,
-        "shared": shared,
-        "columns": columns,
-        "header_keys": header_keys,
-        "header_shared": header_shared,
-        "header_columns": header_columns,
+        "fields": {"keys": keys, **_split(rows, keys)},
+        "header": {"keys": header_keys, **_split(header_rows, header_keys)},
     }
     if counts_only:
         out["counts"] = {"sizes": sizes, "keys": outcomes, "values": counts}
@@ -118,12 +140,27 @@ def columns_of(
     return out
 
 
-def _rows(keys: list[str], shared: dict[str, Any], columns: dict[str, Any], count: int) -> Any:
-    """Yield each experiment's fields; shared values are copied for each (as JSON would)."""
-    text = json.dumps(shared)
+def _rows(table: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """Rebuild the rows of a table; shared values are copied for each (as JSON would)."""
+    keys, columns = table["keys"], table["columns"]
+    nested = {key: _rows(inner, count) for key, inner in table["nested"].items()}
+    for column in (*columns.values(), *nested.values()):
+        if len(column) != count:
+            raise ValueError("the columns of a journaled result differ in length")
+    text = json.dumps(table["shared"])
+    rows = []
     for index in range(count):
-        copy = json.loads(text)
-        yield {key: copy[key] if key in copy else columns[key][index] for key in keys}
+        shared = json.loads(text)
+        row = {}
+        for key in keys:
+            if key in shared:
+                row[key] = shared[key]
+            elif key in nested:
+                row[key] = nested[key][index]
+            else:
+                row[key] = columns[key][index]
+        rows.append(row)
+    return rows
 
 
 def experiments_from_columns(columns: dict[str, Any]) -> list[dict[str, Any]]:
@@ -143,16 +180,9 @@ def experiments_from_columns(columns: dict[str, Any]) -> list[dict[str, Any]]:
     else:
         data = columns["data"]
     count = len(data)
-    for column in (*columns["columns"].values(), *columns["header_columns"].values()):
-        if len(column) != count:
-            raise ValueError("the columns of a journaled result differ in length")
-    rows = _rows(columns["keys"], columns["shared"], columns["columns"], count)
-    headers = _rows(
-        columns["header_keys"], columns["header_shared"], columns["header_columns"], count
-    )
-    experiments = []
+    rows = _rows(columns["fields"], count)
+    headers = _rows(columns["header"], count)
     for fields, header, found in zip(rows, headers, data, strict=True):
         fields[_HEADER] = header
         fields[_DATA] = found
-        experiments.append(fields)
-    return experiments
+    return rows
