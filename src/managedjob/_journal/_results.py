@@ -1,31 +1,35 @@
 """A job's result as columns: each field once when every experiment has the same value.
 
 The experiments of one job repeat most of what they say: the same shots,
-status, registers and qubit labels in every header, and so on; what differs
-is the name, the data and a few measured values (Aer's ``time_taken``, for
-one). Written one by one as JSON, every experiment repeats all of it, and
-the JSON encoder's work per value is most of the journal's cost of a
-result. So a result whose experiments all have the same fields (and the
-same header fields) in the same order is written as columns:
+status, registers and qubit labels in every header, and so on; often only
+the name and the data differ (results of the Sampler, so of IBM Quantum,
+and of fake targets). Written one by one as JSON, every experiment repeats
+all of it, and the JSON encoder's work per value is most of the journal's
+cost of a result. So a result whose experiments have the same fields in
+the same order, with the same values but in their header and data, is
+written as columns:
 
 * ``result``: the result's own fields (as ``Result.to_dict()`` gives them,
   without ``results``);
-* ``fields`` and ``header``: a table each, of the experiments' fields (but
-  header and data) and of their headers' fields. A table has the ``keys``
-  in order; ``shared``: each field whose value is the same (``==``) in
-  every experiment, once; ``columns``: each other field, as the list of its
-  values; ``nested``: a field whose values are mappings with the same keys
-  (Aer's ``metadata``), as a table of its own (two levels at most);
+* ``fields``: the experiments' fields (but header and data), ``keys`` in
+  order and their ``shared`` values;
+* ``header``: a table of the headers' fields: the ``keys`` in order;
+  ``shared``: each field whose value is the same (``==``) in every
+  experiment, once; ``columns``: each other field (the name), as the list
+  of its values; ``nested``: a field whose values are mappings with the
+  same keys (circuit metadata), as a table of its own (two levels at most);
 * either ``counts``, when every experiment's data is counts alone:
   ``sizes`` (outcomes per experiment), then every experiment's ``keys``
   and ``values`` one after another; or ``data``: each experiment's data.
 
 The blob is :data:`MAGIC` followed by the zlib-compressed JSON of that
-mapping. Any other result (fields that differ from one experiment to the
-next, a header that is not a mapping) is left to the caller (``None``),
-which writes the experiments one by one. A shared value is read back as
-the first experiment's: an experiment whose field says ``1`` where the
-first says ``1.0`` is read back with ``1.0``.
+mapping. Any other result is left to the caller (``None``), which writes
+the experiments one by one: experiments that differ in more (a
+simulator's times and seeds per experiment; measured on Aer's results,
+splitting those costs more than it saves), or a header that is not a
+mapping. A shared value is read back as the first experiment's: an
+experiment whose field says ``1`` where the first says ``1.0`` is read
+back with ``1.0``.
 """
 
 from __future__ import annotations
@@ -45,6 +49,13 @@ _DATA = "data"
 
 #: How deep mappings whose fields differ are split into columns of their own.
 _DEPTH = 2
+
+
+def _equal(a: list[Any], b: list[Any]) -> bool:
+    try:
+        return a == b
+    except (TypeError, ValueError):  # values without a plain == (numpy arrays)
+        return False
 
 
 def _same_keys(column: Sequence[Any]) -> list[str] | None:
@@ -99,7 +110,7 @@ def columns_of(
         return None
     keys: list[str] | None = None
     header_keys: list[str] = []
-    rows: list[list[Any]] = []
+    first: list[Any] = []
     header_rows: list[list[Any]] = []
     data: list[Any] = []
     sizes: list[int] = []
@@ -112,12 +123,15 @@ def columns_of(
         found = fields.pop(_DATA, None)
         if type(header) is not dict or type(found) is not dict:
             return None
+        values = list(fields.values())
         if keys is None:
             keys = list(fields)
             header_keys = list(header)
-        elif list(fields) != keys or list(header) != header_keys:
+            first = values
+        elif list(fields) != keys or list(header) != header_keys or not _equal(values, first):
+            # Measured per experiment (a simulator's times, seeds, metadata):
+            # splitting those costs more than the JSON it saves.
             return None
-        rows.append(list(fields.values()))
         header_rows.append(list(header.values()))
         data.append(found)
         if counts_only:
@@ -130,7 +144,7 @@ def columns_of(
                 counts_only = False
     assert keys is not None
     out: dict[str, Any] = {
-        "fields": {"keys": keys, **_split(rows, keys)},
+        "fields": {"keys": keys, "shared": dict(zip(keys, first, strict=True))},
         "header": {"keys": header_keys, **_split(header_rows, header_keys)},
     }
     if counts_only:
@@ -142,8 +156,8 @@ def columns_of(
 
 def _rows(table: dict[str, Any], count: int) -> list[dict[str, Any]]:
     """Rebuild the rows of a table; shared values are copied for each (as JSON would)."""
-    keys, columns = table["keys"], table["columns"]
-    nested = {key: _rows(inner, count) for key, inner in table["nested"].items()}
+    keys, columns = table["keys"], table.get("columns", {})
+    nested = {key: _rows(inner, count) for key, inner in table.get("nested", {}).items()}
     for column in (*columns.values(), *nested.values()):
         if len(column) != count:
             raise ValueError("the columns of a journaled result differ in length")
