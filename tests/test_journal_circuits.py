@@ -24,23 +24,31 @@ def plain_qpy(circuits: list[QuantumCircuit]) -> bytes:
     return zlib.compress(buffer.getvalue())
 
 
-def test_repeated_bodies_are_stored_once_and_come_back_with_their_names() -> None:
-    circuits = []
-    for index in range(60):
-        circuit = basis_circuit(index % 3, name=f"shot_{index}")
+def test_a_circuit_repeated_in_a_slice_is_stored_once() -> None:
+    distinct = []
+    for index in range(3):
+        circuit = basis_circuit(index, name=f"shot_{index}")
         circuit.metadata = {"index": index, "tags": ["a", "b"]}
-        circuits.append(circuit)
+        distinct.append(circuit)
+    circuits = distinct * 20
     blob = encode_circuits(circuits)
     assert blob.startswith(MAGIC)
     payload = zlib.decompress(blob[len(MAGIC) :])
     size = int.from_bytes(payload[:4], "big")
     entries = json.loads(payload[4 : 4 + size])
-    assert entries[:4] == [0, 1, 2, [0, "shot_3", {"index": 3, "tags": ["a", "b"]}]]
+    assert entries[:4] == [0, 1, 2, [0, "shot_0", {"index": 0, "tags": ["a", "b"]}]]
     assert len(qpy.load(io.BytesIO(payload[4 + size :]))) == 3  # three bodies written
     back = decode_circuits(blob)
     assert len(back) == 60 and all(same(a, b) for a, b in zip(circuits, back, strict=True))
-    back[1].x(0)  # a copy of its own: the others do not change
-    assert same(back[4], circuits[4])
+    back[3].x(0)  # a copy of its own: the others do not change
+    assert same(back[0], circuits[0]) and same(back[6], circuits[6])
+
+
+def test_equal_circuits_that_are_separate_objects_are_written_whole() -> None:
+    circuits = [basis_circuit(1, name=f"again_{index}") for index in range(10)]
+    blob = encode_circuits(circuits)
+    assert not blob.startswith(MAGIC)
+    assert [c.name for c in decode_circuits(blob)] == [c.name for c in circuits]
 
 
 def test_distinct_circuits_are_plain_qpy_as_journals_always_stored_them() -> None:
@@ -104,3 +112,42 @@ def test_a_circuit_with_variables_is_never_taken_for_a_body_without() -> None:
     assert [var.name for var in back[1].iter_input_vars()] == ["flag"]
     assert list(back[2].iter_input_vars()) == []
     assert all(same(a, b) for a, b in zip(circuits, back, strict=True))
+
+
+def test_what_circuit_data_equality_lets_pass_keeps_circuits_apart() -> None:
+    from qiskit.circuit.library import PauliEvolutionGate, XGate
+    from qiskit.quantum_info import SparsePauliOp
+
+    plain = QuantumCircuit(1, 1, name="plain")
+    plain.x(0)
+    plain.measure(0, 0)
+    labelled = QuantumCircuit(1, 1, name="labelled")
+    labelled.append(XGate(label="flip"), [0])
+    labelled.measure(0, 0)
+    evolution = QuantumCircuit(1, name="t1")
+    evolution.append(PauliEvolutionGate(SparsePauliOp("X"), time=1.0), [0])
+    nudged = QuantumCircuit(1, name="t2")
+    nudged.append(PauliEvolutionGate(SparsePauliOp("X"), time=1.0 + 1e-12), [0])
+    positive = QuantumCircuit(1, name="plus_zero")
+    positive.rz(0.0, 0)
+    negative = QuantumCircuit(1, name="minus_zero")
+    negative.rz(-0.0, 0)
+    circuits = [plain, labelled, evolution, nudged, positive, negative, plain]
+    back = decode_circuits(encode_circuits(circuits))
+    assert [inst.operation.label for inst in back[1].data] == ["flip", None]
+    assert back[3].data[0].operation.params[0] == 1.0 + 1e-12
+    assert str(back[5].data[0].operation.params[0]) == "-0.0"
+    assert [c.name for c in back] == [c.name for c in circuits]
+    assert all(same(a, b) for a, b in zip(circuits, back, strict=True))
+
+
+def test_longer_circuits_are_written_again_rather_than_compared() -> None:
+    long = QuantumCircuit(2, 2, name="long")
+    for _ in range(5):
+        long.h(0)
+        long.cx(0, 1)
+    long.measure([0, 1], [0, 1])
+    circuits = [long.copy(name=f"long_{index}") for index in range(10)]
+    blob = encode_circuits(circuits)
+    assert not blob.startswith(MAGIC)
+    assert all(same(a, b) for a, b in zip(circuits, decode_circuits(blob), strict=True))

@@ -136,3 +136,18 @@ def test_mappings_that_differ_in_their_keys_stay_whole() -> None:
     assert "metadata" in stored["header"]["columns"]
     back = round_trips(result)
     assert back.results[1].header["metadata"] == {"only": "here"}
+
+
+def test_keys_that_are_not_strings_are_written_as_json_writes_them() -> None:
+    result = sampler_result(3)
+    for index, experiment in enumerate(result.results):
+        experiment.header["metadata"] = {0: index, 1: "same"}
+    result.results[0].header[7] = "seven"
+    result.results[1].header[7] = "seven"
+    result.results[2].header[7] = "seven"
+    back = decode_result(encode_result(result))
+    assert as_json(back) == as_json(result)  # JSON makes the keys strings, as always
+    assert back.results[2].header["metadata"] == {"0": 2, "1": "same"}
+    counted = sampler_result(2)
+    counted.results[0].data.counts = {1: 20}
+    assert as_json(decode_result(encode_result(counted))) == as_json(counted)

@@ -58,12 +58,19 @@ def _equal(a: list[Any], b: list[Any]) -> bool:
         return False
 
 
+def _all_text(keys: Sequence[Any]) -> bool:
+    """Whether every key is a string (JSON writes other keys of a mapping as strings)."""
+    return all(type(key) is str for key in keys)
+
+
 def _same_keys(column: Sequence[Any]) -> list[str] | None:
     """The keys of every value of ``column`` if all are mappings with the same keys in order."""
     first = column[0]
     if type(first) is not dict:
         return None
     keys = list(first)
+    if not _all_text(keys):
+        return None
     for value in column:
         if type(value) is not dict or list(value) != keys:
             return None
@@ -127,6 +134,8 @@ def columns_of(
         if keys is None:
             keys = list(fields)
             header_keys = list(header)
+            if not (_all_text(keys) and _all_text(header_keys)):
+                return None
             first = values
         elif list(fields) != keys or list(header) != header_keys or not _equal(values, first):
             # Measured per experiment (a simulator's times, seeds, metadata):
@@ -147,6 +156,8 @@ def columns_of(
         "fields": {"keys": keys, "shared": dict(zip(keys, first, strict=True))},
         "header": {"keys": header_keys, **_split(header_rows, header_keys)},
     }
+    if counts_only and not _all_text(outcomes):
+        return None  # outcomes that are not strings: as JSON always wrote them
     if counts_only:
         out["counts"] = {"sizes": sizes, "keys": outcomes, "values": counts}
     else:
