@@ -313,7 +313,7 @@ def encode_result(result: Result) -> bytes:
     Results are large and mostly plain JSON, so the JSON encoder walks them
     itself and only asks :func:`_encode` about what it cannot write (numpy
     values, complex numbers, ...); tuples in a result come back as lists.
-    A result whose experiments differ only in their names and data is
+    A result whose experiments differ only in their headers and data is
     written as columns (:mod:`managedjob._journal._results`): a fraction of
     the values to encode.
     """

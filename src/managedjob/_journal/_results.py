@@ -11,10 +11,10 @@ written as columns:
 
 * ``result``: the result's own fields (as ``Result.to_dict()`` gives them,
   without ``results``);
-* ``fields``: the experiments' fields (but header and data), ``keys`` in
-  order and their ``shared`` values;
-* ``header``: a table of the headers' fields: the ``keys`` in order;
-  ``shared``: each field whose value is the same (``==``) in every
+* ``fields``: a table of the experiments' fields (but header and data),
+  all of them ``shared``;
+* ``header``: a table of the headers' fields. A table has the ``keys`` in
+  order; ``shared``: each field whose value is the same (``==``) in every
   experiment, once; ``columns``: each other field (the name), as the list
   of its values; ``nested``: a field whose values are mappings with the
   same keys (circuit metadata), as a table of its own (two levels at most);
@@ -152,12 +152,13 @@ def columns_of(
             else:
                 counts_only = False
     assert keys is not None
-    out: dict[str, Any] = {
-        "fields": {"keys": keys, "shared": dict(zip(keys, first, strict=True))},
-        "header": {"keys": header_keys, **_split(header_rows, header_keys)},
-    }
     if counts_only and not _all_text(outcomes):
         return None  # outcomes that are not strings: as JSON always wrote them
+    shared = dict(zip(keys, first, strict=True))
+    out: dict[str, Any] = {
+        "fields": {"keys": keys, "shared": shared, "columns": {}, "nested": {}},
+        "header": {"keys": header_keys, **_split(header_rows, header_keys)},
+    }
     if counts_only:
         out["counts"] = {"sizes": sizes, "keys": outcomes, "values": counts}
     else:
@@ -167,8 +168,8 @@ def columns_of(
 
 def _rows(table: dict[str, Any], count: int) -> list[dict[str, Any]]:
     """Rebuild the rows of a table; shared values are copied for each (as JSON would)."""
-    keys, columns = table["keys"], table.get("columns", {})
-    nested = {key: _rows(inner, count) for key, inner in table.get("nested", {}).items()}
+    keys, columns = table["keys"], table["columns"]
+    nested = {key: _rows(inner, count) for key, inner in table["nested"].items()}
     for column in (*columns.values(), *nested.values()):
         if len(column) != count:
             raise ValueError("the columns of a journaled result differ in length")

@@ -329,8 +329,10 @@ def cancel_command(args: argparse.Namespace) -> int:
         reachable = [m for m, s in zip(mjobs, states, strict=True) if s in ("running", "queued")]
         # Jobs whose process has ended can never finish: journal them as failed.
         unknown = ("unfinished", "lost", "unknown")
-        gone = lost_attempts(journal, record.job_set_id)
-        gone = {i: a for i, a in gone.items() if states[i] in unknown}
+        gone = {}
+        if any(state in unknown for state in states):
+            found = lost_attempts(journal, record.job_set_id)
+            gone = {i: a for i, a in found.items() if states[i] in unknown}
         marked = journal.mark_lost(record.job_set_id, list(gone.values()), LOST) if gone else 0
         unreachable = [s for i, s in enumerate(states) if s in unknown and i not in gone]
         finished = len(states) - len(reachable) - len(unreachable) - len(gone)

@@ -34,7 +34,6 @@ from qiskit.primitives import BaseEstimatorV2, BaseSamplerV2
 from qiskit.providers import JobV1
 
 from managedjob._pubs import PubItem, PubJobResult, pubs_tag
-from managedjob._wait import SYSTEM_CLOCK, Clock
 from managedjob.exceptions import InvalidInputError, UnsupportedRunOptionError
 from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets.ibm_runtime._client import service_of
@@ -154,7 +153,6 @@ class PubJobV1(PrimitiveJobV1):
         backend: The backend the primitive runs on, if it has one.
         job_name: The name the job manager gave the job.
         job_tags: The tags the job manager gave the job.
-        clock: How :meth:`result` waits out a "too many requests" answer.
     """
 
     def __init__(
@@ -166,7 +164,6 @@ class PubJobV1(PrimitiveJobV1):
         backend: Any = None,
         job_name: str | None = None,
         job_tags: Sequence[str] = (),
-        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         super().__init__(
             primitive_job,
@@ -177,7 +174,6 @@ class PubJobV1(PrimitiveJobV1):
             backend=backend,
             job_name=job_name,
             job_tags=job_tags,
-            clock=clock,
         )
         self._items = tuple(items)
         self._pub_result: PubJobResult | None = None
