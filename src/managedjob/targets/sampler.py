@@ -51,6 +51,7 @@ from qiskit.providers import BackendV2, JobError, JobStatus, JobV1
 from qiskit.result import Result
 
 from managedjob._convert import add_loose_clbit_registers, primitive_result_to_result
+from managedjob._throttle import retry_after, too_many_requests
 from managedjob._wait import SYSTEM_CLOCK, Clock, wait_for_final_state
 from managedjob.exceptions import (
     InvalidInputError,
@@ -59,7 +60,6 @@ from managedjob.exceptions import (
 )
 from managedjob.targets._base import TargetBase, TargetLimits
 from managedjob.targets._devices import prepare_backend
-from managedjob.targets.ibm_runtime._errors import rate_limit_of
 
 __all__ = [
     "MAX_RATE_LIMITED_READS",
@@ -335,11 +335,10 @@ class PrimitiveJobV1(JobV1):
             try:
                 return self._primitive_job.result()
             except Exception as err:
-                limited = rate_limit_of(err)
                 refusals += 1
-                if limited is None or refusals > MAX_RATE_LIMITED_READS:
+                if not too_many_requests(err) or refusals > MAX_RATE_LIMITED_READS:
                     raise
-                wait = limited.retry_after
+                wait = retry_after(err)
                 self._clock.sleep(min(60.0, 2.0 ** (refusals - 1)) if wait is None else wait)
 
     def result(self, timeout: float | None = None) -> Result:
