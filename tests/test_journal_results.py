@@ -63,12 +63,29 @@ def test_counts_of_a_sampler_are_columns_with_the_shared_header_once() -> None:
     assert back.results[7].header["metadata"] == {"angle": 3.5, "step": 7}
 
 
-def test_experiments_measured_one_by_one_are_written_one_by_one() -> None:
-    # Aer says each experiment's time and seed: splitting those costs more than it saves.
+def test_a_simulators_times_and_seeds_per_experiment_are_columns() -> None:
     circuits = [basis_circuit(index % 4, 2, name=f"m{index}") for index in range(6)]
     result = AerSimulator().run(circuits, shots=5, seed_simulator=1).result()
-    assert not encode_result(result).startswith(MAGIC)
-    assert round_trips(result).get_counts("m3") == {"11": 5}
+    stored = columns(encode_result(result))
+    fields = stored["fields"]
+    assert fields["columns"]["seed_simulator"] == [e.seed_simulator for e in result.results]
+    assert fields["shared"]["shots"] == 5
+    # Aer's metadata: what every experiment says once, its times as columns.
+    metadata = fields["nested"]["metadata"]
+    assert metadata["shared"]["method"] == "stabilizer"
+    times = [experiment.metadata["time_taken"] for experiment in result.results]
+    assert metadata["columns"]["time_taken"] == times
+    back = round_trips(result)
+    assert back.get_counts("m3") == {"11": 5}
+    assert back.results[4].seed_simulator == result.results[4].seed_simulator
+
+
+def test_basic_simulator_results_are_columns_and_come_back_whole() -> None:
+    circuits = [basis_circuit(index % 4, 2, name=f"b{index}") for index in range(5)]
+    result = BasicSimulator().run(circuits, shots=7, seed_simulator=2).result()
+    assert encode_result(result).startswith(MAGIC)
+    back = round_trips(result)
+    assert back.get_counts("b2") == {"10": 7}
 
 
 def test_data_beyond_counts_is_a_column_of_its_own() -> None:
@@ -91,7 +108,9 @@ def test_statevectors_and_numpy_metadata_come_back_as_they_were() -> None:
     result = AerSimulator(method="statevector").run([bell, bell.copy("again")]).result()
     for experiment in result.results:
         experiment._metadata["weights"] = np.arange(3.0)  # no plain == between arrays
-    assert not encode_result(result).startswith(MAGIC)
+    stored = columns(encode_result(result))
+    assert "counts" not in stored  # statevectors stay each experiment's data
+    assert "weights" in stored["fields"]["columns"]  # arrays are never taken as shared
     back = round_trips(result)
     assert back.get_statevector("again").equiv(result.get_statevector("bell"))
     assert isinstance(back.results[1].weights, np.ndarray)

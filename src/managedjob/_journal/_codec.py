@@ -313,9 +313,10 @@ def encode_result(result: Result) -> bytes:
     Results are large and mostly plain JSON, so the JSON encoder walks them
     itself and only asks :func:`_encode` about what it cannot write (numpy
     values, complex numbers, ...); tuples in a result come back as lists.
-    A result whose experiments differ only in their headers and data is
-    written as columns (:mod:`managedjob._journal._results`): a fraction of
-    the values to encode.
+    A result whose experiments have the same fields (and headers with the
+    same fields) is written as columns
+    (:mod:`managedjob._journal._results`): a fraction of the values to
+    encode.
     """
     columns = None
     if type(result) is Result:
