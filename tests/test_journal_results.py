@@ -80,6 +80,37 @@ def test_a_simulators_times_and_seeds_per_experiment_are_columns() -> None:
     assert back.results[4].seed_simulator == result.results[4].seed_simulator
 
 
+def test_fields_that_differ_late_keep_each_experiments_own_value() -> None:
+    def experiment(name: str, taken: float) -> ExperimentResult:
+        data = ExperimentResultData(counts={"0x0": 4})
+        return ExperimentResult(4, True, data, header={"name": name}, time_taken=taken)
+
+    # 1.0 == 1: the second is still written as its own 1, not as the first's 1.0.
+    result = Result(
+        backend_name="b",
+        backend_version="1",
+        job_id="j",
+        success=True,
+        results=[experiment("a", 1.0), experiment("b", 1), experiment("c", 2.5)],
+    )
+    stored = columns(encode_result(result))
+    assert stored["fields"]["columns"]["time_taken"] == [1.0, 1, 2.5]
+    back = round_trips(result)
+    assert [type(e.time_taken) for e in back.results] == [float, int, float]
+
+
+def test_data_beyond_counts_after_counts_keeps_every_experiments_data() -> None:
+    result = sampler_result(5)
+    result.results[3].data.memory = ["0x1"] * 2
+    result.results[3].data._data_attributes.append("memory")
+    stored = columns(encode_result(result))
+    assert "counts" not in stored
+    assert stored["data"][0] == {"counts": result.results[0].data.counts}
+    back = round_trips(result)
+    assert back.get_counts("exp_1") == result.get_counts("exp_1")
+    assert back.get_memory("exp_3") == ["01"] * 2
+
+
 def test_basic_simulator_results_are_columns_and_come_back_whole() -> None:
     circuits = [basis_circuit(index % 4, 2, name=f"b{index}") for index in range(5)]
     result = BasicSimulator().run(circuits, shots=7, seed_simulator=2).result()

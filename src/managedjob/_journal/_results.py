@@ -31,15 +31,15 @@ experiment's: an experiment whose field says ``1`` where the first says
 ``1.0`` is read back with ``1.0``. Values without a plain ``==`` (numpy
 arrays) are never taken as shared.
 
-On Aer's results (10,000 experiments of two qubits) this takes 0.12 s
+On Aer's results (10,000 experiments of two qubits) this takes 0.11 s
 where writing the experiments one by one took 0.19 s, and the blob is 40%
-smaller.
+smaller; on a Sampler's, about half the time.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 __all__ = ["MAGIC", "columns_of", "experiments_from_columns"]
@@ -74,17 +74,29 @@ def _same_keys(column: Sequence[Any]) -> list[str] | None:
     return keys
 
 
-def _split(rows: list[list[Any]], keys: Sequence[str], depth: int = 0) -> dict[str, Any]:
-    """Return the table of ``rows`` (values in the order of ``keys``).
+def _append_row(columns: list[list[Any]], values: Iterable[Any]) -> None:
+    """Append each of ``values`` to its column (no list kept for the row)."""
+    list(map(list.append, columns, values))
+
+
+def _split(columns: list[list[Any]], keys: Sequence[str], depth: int = 0) -> dict[str, Any]:
+    """Return the table of ``columns`` (one for each of ``keys``).
 
     Each field is ``shared`` when its value is the same in every row, else
-    a column of its values; a column of mappings with the same keys is a
+    its column of values; a column of mappings with the same keys is a
     ``nested`` table of its own (down to :data:`_DEPTH`).
+
+    The experiments' fields (when they differ) and a nested table's values
+    go into columns as they come, not into a list per row first: lists per
+    experiment outlive the young collections of Python's garbage collector,
+    and three of them at 10,000 experiments brought on a full collection
+    (0.17 s). The header's rows are lists (made in C, the cheapest way for
+    the fields that differ in every result).
     """
     shared: dict[str, Any] = {}
-    columns: dict[str, Any] = {}
+    varied: dict[str, Any] = {}
     nested: dict[str, Any] = {}
-    for key, column in zip(keys, zip(*rows, strict=True), strict=True):
+    for key, column in zip(keys, columns, strict=True):
         try:
             same = column.count(column[0]) == len(column)
         except (TypeError, ValueError):  # values without a plain == (numpy arrays)
@@ -94,11 +106,41 @@ def _split(rows: list[list[Any]], keys: Sequence[str], depth: int = 0) -> dict[s
             continue
         inner = _same_keys(column) if depth < _DEPTH else None
         if inner is None:
-            columns[key] = list(column)
-        else:
-            inner_rows = [list(value.values()) for value in column]
-            nested[key] = {"keys": inner, **_split(inner_rows, inner, depth + 1)}
-    return {"shared": shared, "columns": columns, "nested": nested}
+            varied[key] = column
+            continue
+        inner_columns: list[list[Any]] = [[] for _ in inner]
+        for value in column:
+            _append_row(inner_columns, value.values())
+        nested[key] = {"keys": inner, **_split(inner_columns, inner, depth + 1)}
+    return {"shared": shared, "columns": varied, "nested": nested}
+
+
+def _transposed(rows: list[list[Any]]) -> list[list[Any]]:
+    """The columns of ``rows`` (all as long as the first)."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def _equal(a: list[Any], b: list[Any]) -> bool:
+    try:
+        return a == b
+    except (TypeError, ValueError):  # values without a plain == (numpy arrays)
+        return False
+
+
+def _fields(experiment: dict[str, Any]) -> Iterable[Any]:
+    """The values of an experiment's fields but header and data, in order."""
+    return (value for key, value in experiment.items() if key != _HEADER and key != _DATA)
+
+
+def _counts_data(sizes: list[int], outcomes: list[Any], counts: list[Any]) -> list[Any]:
+    """The data of each experiment whose counts were taken apart so far."""
+    data: list[Any] = []
+    at = 0
+    for size in sizes:
+        pairs = zip(outcomes[at : at + size], counts[at : at + size], strict=True)
+        data.append({"counts": dict(pairs)})
+        at += size
+    return data
 
 
 def columns_of(
@@ -114,14 +156,17 @@ def columns_of(
         return None
     keys: list[str] | None = None
     header_keys: list[str] = []
-    rows: list[list[Any]] = []
+    first: list[Any] = []
+    # The experiments' fields as columns; None while every experiment's
+    # equal the first's (a Sampler's): then none are kept.
+    columns: list[list[Any]] | None = None
     header_rows: list[list[Any]] = []
     data: list[Any] = []
     sizes: list[int] = []
     outcomes: list[Any] = []
     counts: list[Any] = []
     counts_only = True
-    for experiment in experiments:
+    for index, experiment in enumerate(experiments):
         fields = experiment_dict(experiment)
         header = fields.pop(_HEADER, None)
         found = fields.pop(_DATA, None)
@@ -132,25 +177,39 @@ def columns_of(
             header_keys = list(header)
             if not (_all_text(keys) and _all_text(header_keys)):
                 return None
+            first = list(fields.values())
         elif list(fields) != keys or list(header) != header_keys:
             return None
-        rows.append(list(fields.values()))
+        elif columns is not None:
+            _append_row(columns, fields.values())
+        elif not _equal(list(fields.values()), first):
+            # The first that differs: the ones before are read again, so
+            # that each column holds every experiment's own value.
+            columns = [[] for _ in keys]
+            for earlier in experiments[:index]:
+                _append_row(columns, _fields(experiment_dict(earlier)))
+            _append_row(columns, fields.values())
         header_rows.append(list(header.values()))
-        data.append(found)
         if counts_only:
             measured = found.get("counts")
             if len(found) == 1 and type(measured) is dict:
                 sizes.append(len(measured))
                 outcomes.extend(measured)
                 counts.extend(measured.values())
-            else:
-                counts_only = False
+                continue
+            counts_only = False
+            data = _counts_data(sizes, outcomes, counts)
+        data.append(found)
     assert keys is not None
     if counts_only and not _all_text(outcomes):
         return None  # outcomes that are not strings: as JSON always wrote them
+    if columns is None:
+        table = {"shared": dict(zip(keys, first, strict=True)), "columns": {}, "nested": {}}
+    else:
+        table = _split(columns, keys)
     out: dict[str, Any] = {
-        "fields": {"keys": keys, **_split(rows, keys)},
-        "header": {"keys": header_keys, **_split(header_rows, header_keys)},
+        "fields": {"keys": keys, **table},
+        "header": {"keys": header_keys, **_split(_transposed(header_rows), header_keys)},
     }
     if counts_only:
         out["counts"] = {"sizes": sizes, "keys": outcomes, "values": counts}
