@@ -111,6 +111,46 @@ def test_data_beyond_counts_after_counts_keeps_every_experiments_data() -> None:
     assert back.get_memory("exp_3") == ["01"] * 2
 
 
+def hand_made(*experiments: dict[str, Any], header: dict[str, Any] | None = None) -> Result:
+    """A result of one experiment for each mapping of extra fields (a seed each)."""
+    made = []
+    for index, fields in enumerate(experiments):
+        data = ExperimentResultData(counts={"0x0": 4})
+        named = {"name": f"e{index}", **(header or {})}
+        made.append(ExperimentResult(4, True, data, header=named, seed=index, **fields))
+    return Result(backend_name="b", backend_version="1", job_id="j", success=True, results=made)
+
+
+def test_values_equal_but_not_the_same_are_not_shared() -> None:
+    from qiskit.quantum_info import Statevector
+
+    tiny = 1e-9  # Statevector's == allows it
+    first = {"taken": 1.0, "flag": 1, "phase": 0.0, "w": np.array(3), "psi": Statevector([1, 0])}
+    second = {"taken": 1, "flag": True, "phase": -0.0, "w": np.array(3.0)}
+    result = hand_made(first, {**second, "psi": Statevector([1, tiny])})
+    stored = columns(encode_result(result))
+    assert not {"taken", "flag", "phase", "w", "psi"} & set(stored["fields"]["shared"])
+    back = round_trips(result).results[1]
+    assert type(back.taken) is int and type(back.flag) is bool
+    assert str(back.phase) == "-0.0"
+    assert back.w.dtype == np.float64
+    assert back.psi.data[1] == tiny
+
+
+def test_equal_containers_are_shared_only_with_the_same_items() -> None:
+    result = hand_made(
+        {"sizes": [["q", 1]], "settings": {"a": 1, "b": [1.0]}, "same": {"x": [1, "y"]}},
+        {"sizes": [["q", 1.0]], "settings": {"b": [1.0], "a": 1}, "same": {"x": [1, "y"]}},
+    )
+    stored = columns(encode_result(result))
+    assert stored["fields"]["shared"]["same"] == {"x": [1, "y"]}
+    assert "sizes" in stored["fields"]["columns"]
+    assert "settings" not in stored["fields"]["shared"]  # the same keys in another order
+    back = round_trips(result).results[1]
+    assert type(back.sizes[0][1]) is float
+    assert list(back.settings) == ["b", "a"]
+
+
 def test_basic_simulator_results_are_columns_and_come_back_whole() -> None:
     circuits = [basis_circuit(index % 4, 2, name=f"b{index}") for index in range(5)]
     result = BasicSimulator().run(circuits, shots=7, seed_simulator=2).result()

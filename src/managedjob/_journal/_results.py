@@ -14,8 +14,8 @@ columns:
   without ``results``);
 * ``fields``: a table of the experiments' fields but header and data;
 * ``header``: a table of the headers' fields. A table has the ``keys`` in
-  order; ``shared``: each field whose value is the same (``==``) in every
-  experiment, once; ``columns``: each other field (the name, a seed), as
+  order; ``shared``: each field whose value is the same in every
+  experiment (see below), once; ``columns``: each other field (the name, a seed), as
   the list of its values; ``nested``: a field whose values are mappings
   with the same keys (circuit metadata, a simulator's metadata), as a
   table of its own (two levels at most);
@@ -25,21 +25,30 @@ columns:
 
 The blob is :data:`MAGIC` followed by the zlib-compressed JSON of that
 mapping. Any other result is left to the caller (``None``), which writes
-the experiments one by one: experiments with other fields, or a header
-that is not a mapping. A shared value is read back as the first
-experiment's: an experiment whose field says ``1`` where the first says
-``1.0`` is read back with ``1.0``. Values without a plain ``==`` (numpy
-arrays) are never taken as shared.
+the experiments one by one: a ``Result`` subclass, experiments with other
+fields or fields in another order, a header or data that is not a
+mapping, keys that are not strings (JSON would make them strings), or
+counts whose outcomes are not strings.
 
-On Aer's results (10,000 experiments of two qubits) this takes 0.11 s
-where writing the experiments one by one took 0.19 s, and the blob is 40%
-smaller; on a Sampler's, about half the time.
+A value is shared only when every experiment's is the first's exactly:
+equal and of the same type, item by item down a list or mapping (with
+the keys in the same order), and floats with the same sign (``-0.0``);
+a value of any other type (a numpy array, a ``Statevector``, whose
+``==`` is approximate) only when it is the very same object in every
+experiment. So every experiment reads back what it said.
+
+On Aer's results (10,000 experiments of two qubits) this takes 0.13 s
+where writing the experiments one by one took 0.18-0.2 s, and the blob is
+40% smaller; a job of 100 one-qubit experiments on an instant target,
+610 us instead of 690 us.
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 from collections.abc import Callable, Iterable, Sequence
+from enum import Enum
 from typing import Any
 
 __all__ = ["MAGIC", "columns_of", "experiments_from_columns"]
@@ -58,6 +67,32 @@ _DEPTH = 2
 def _all_text(keys: Sequence[Any]) -> bool:
     """Whether every key is a string (JSON writes other keys of a mapping as strings)."""
     return all(type(key) is str for key in keys)
+
+
+#: Types whose equal values of the same type are the same value in JSON.
+_EXACT = (str, int, bool, type(None))
+
+
+def _identical(column: list[Any]) -> bool:
+    """Whether every value of ``column`` is the first's exactly (see the module)."""
+    first = column[0]
+    size = len(column)
+    try:
+        if column.count(first) != size:
+            return False
+    except (TypeError, ValueError):  # values without a plain == (numpy arrays)
+        return False
+    kind = type(first)
+    if kind in _EXACT:
+        return [*map(type, column)].count(kind) == size
+    try:
+        # marshal's format 2 shares nothing between values, so values give
+        # the same bytes exactly when they are the same down to every item:
+        # it tells apart what == does not (1, 1.0 and True; 0.0 and -0.0;
+        # the order of a mapping's keys), at C speed.
+        return marshal.dumps(column, 2) == marshal.dumps([first] * size, 2)
+    except ValueError:  # a type marshal does not write (arrays, quantum_info, enums)
+        return all(value is first for value in column)
 
 
 def _same_keys(column: Sequence[Any]) -> list[str] | None:
@@ -97,11 +132,7 @@ def _split(columns: list[list[Any]], keys: Sequence[str], depth: int = 0) -> dic
     varied: dict[str, Any] = {}
     nested: dict[str, Any] = {}
     for key, column in zip(keys, columns, strict=True):
-        try:
-            same = column.count(column[0]) == len(column)
-        except (TypeError, ValueError):  # values without a plain == (numpy arrays)
-            same = False
-        if same:
+        if _identical(column):
             shared[key] = column[0]
             continue
         inner = _same_keys(column) if depth < _DEPTH else None
@@ -120,9 +151,10 @@ def _transposed(rows: list[list[Any]]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-def _equal(a: list[Any], b: list[Any]) -> bool:
+def _same_row(values: list[Any], first: list[Any], kinds: list[type]) -> bool:
+    """Whether ``values`` are ``first``'s exactly (plain values and enumeration members)."""
     try:
-        return a == b
+        return values == first and list(map(type, values)) == kinds
     except (TypeError, ValueError):  # values without a plain == (numpy arrays)
         return False
 
@@ -157,8 +189,10 @@ def columns_of(
     keys: list[str] | None = None
     header_keys: list[str] = []
     first: list[Any] = []
-    # The experiments' fields as columns; None while every experiment's
-    # equal the first's (a Sampler's): then none are kept.
+    kinds: list[type] = []
+    # The experiments' fields as columns; None while every experiment's are
+    # the first's exactly (a Sampler's): then none are kept. Only fields of
+    # plain types are compared that way; others go to columns from the start.
     columns: list[list[Any]] | None = None
     header_rows: list[list[Any]] = []
     data: list[Any] = []
@@ -178,11 +212,14 @@ def columns_of(
             if not (_all_text(keys) and _all_text(header_keys)):
                 return None
             first = list(fields.values())
+            kinds = list(map(type, first))
+            if not all(kind in _EXACT or issubclass(kind, Enum) for kind in kinds):
+                columns = [[value] for value in first]
         elif list(fields) != keys or list(header) != header_keys:
             return None
         elif columns is not None:
             _append_row(columns, fields.values())
-        elif not _equal(list(fields.values()), first):
+        elif not _same_row(list(fields.values()), first, kinds):
             # The first that differs: the ones before are read again, so
             # that each column holds every experiment's own value.
             columns = [[] for _ in keys]
