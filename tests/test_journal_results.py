@@ -137,6 +137,23 @@ def test_values_equal_but_not_the_same_are_not_shared() -> None:
     assert back.psi.data[1] == tiny
 
 
+def test_plain_fields_that_start_to_differ_keep_every_value() -> None:
+    # Seeds 0, 1, 2: the fields are the first's until the second experiment.
+    result = hand_made({"tag": "a"}, {"tag": "a"}, {"tag": "b"})
+    fields = columns(encode_result(result))["fields"]
+    assert fields["columns"] == {"seed": [0, 1, 2], "tag": ["a", "a", "b"]}
+    assert fields["shared"]["shots"] == 4
+    back = round_trips(result)
+    assert [e.tag for e in back.results] == ["a", "a", "b"]
+
+
+def test_an_array_after_plain_values_is_a_column() -> None:
+    result = hand_made({"w": 1}, {"w": np.arange(2.0)})
+    assert columns(encode_result(result))["fields"]["columns"]["w"][0] == 1
+    back = round_trips(result)
+    assert back.results[1].w.tolist() == [0.0, 1.0]
+
+
 def test_equal_containers_are_shared_only_with_the_same_items() -> None:
     result = hand_made(
         {"sizes": [["q", 1]], "settings": {"a": 1, "b": [1.0]}, "same": {"x": [1, "y"]}},

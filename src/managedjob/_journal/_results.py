@@ -152,16 +152,12 @@ def _transposed(rows: list[list[Any]]) -> list[list[Any]]:
 
 
 def _same_row(values: list[Any], first: list[Any], kinds: list[type]) -> bool:
-    """Whether ``values`` are ``first``'s exactly (plain values and enumeration members)."""
-    try:
-        return values == first and list(map(type, values)) == kinds
-    except (TypeError, ValueError):  # values without a plain == (numpy arrays)
-        return False
+    """Whether ``values`` are ``first``'s exactly (``first``: plain values or enum members).
 
-
-def _fields(experiment: dict[str, Any]) -> Iterable[Any]:
-    """The values of an experiment's fields but header and data, in order."""
-    return (value for key, value in experiment.items() if key != _HEADER and key != _DATA)
+    The types are compared first: equal values of those types are the same
+    value in JSON, and their ``==`` never raises (a numpy array's would).
+    """
+    return list(map(type, values)) == kinds and values == first
 
 
 def _counts_data(sizes: list[int], outcomes: list[Any], counts: list[Any]) -> list[Any]:
@@ -220,11 +216,9 @@ def columns_of(
         elif columns is not None:
             _append_row(columns, fields.values())
         elif not _same_row(list(fields.values()), first, kinds):
-            # The first that differs: the ones before are read again, so
-            # that each column holds every experiment's own value.
-            columns = [[] for _ in keys]
-            for earlier in experiments[:index]:
-                _append_row(columns, _fields(experiment_dict(earlier)))
+            # The first that differs: the ones before were the first's
+            # exactly, so the columns start with as many of its values.
+            columns = [[value] * index for value in first]
             _append_row(columns, fields.values())
         header_rows.append(list(header.values()))
         if counts_only:
@@ -256,19 +250,24 @@ def columns_of(
 
 
 def _rows(table: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """Rebuild the rows of a table; shared values are copied for each (as JSON would)."""
-    keys, columns = table["keys"], table["columns"]
+    """Rebuild the rows of a table; shared lists and mappings are copied for each."""
+    keys, columns, shared = table["keys"], table["columns"], table["shared"]
     nested = {key: _rows(inner, count) for key, inner in table["nested"].items()}
     for column in (*columns.values(), *nested.values()):
         if len(column) != count:
             raise ValueError("the columns of a journaled result differ in length")
-    text = json.dumps(table["shared"])
+    # Each row gets containers of its own (as JSON read one by one would
+    # give); strings and numbers are the same objects in every row.
+    containers = {
+        key: json.dumps(value) for key, value in shared.items() if isinstance(value, (list, dict))
+    }
     rows = []
     for index in range(count):
-        shared = json.loads(text)
         row = {}
         for key in keys:
-            if key in shared:
+            if key in containers:
+                row[key] = json.loads(containers[key])
+            elif key in shared:
                 row[key] = shared[key]
             elif key in nested:
                 row[key] = nested[key][index]
@@ -286,12 +285,7 @@ def experiments_from_columns(columns: dict[str, Any]) -> list[dict[str, Any]]:
     """
     counts = columns.get("counts")
     if counts is not None:
-        data: list[Any] = []
-        outcomes, values, at = counts["keys"], counts["values"], 0
-        for size in counts["sizes"]:
-            pairs = zip(outcomes[at : at + size], values[at : at + size], strict=True)
-            data.append({"counts": dict(pairs)})
-            at += size
+        data = _counts_data(counts["sizes"], counts["keys"], counts["values"])
     else:
         data = columns["data"]
     count = len(data)
