@@ -11,6 +11,7 @@ Run ``python benchmarks/run.py`` (a few minutes on two cores) or
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import io
 import itertools
@@ -256,7 +257,7 @@ def journal_at_scale(quick: bool) -> list[Row]:
     on = statistics.median(pair[True] for pair in pairs)
     # The part no journal that keeps the guarantee can avoid: QPY of new
     # circuits, which holds the interpreter as the rest of the run does.
-    floor = statistics.median(qpy_seconds(circuits(experiments)) for _ in range(3))
+    floor = qpy_floor(experiments)
 
     work = circuits(experiments)
     again: dict[bool, list[float]] = {False: [], True: []}
@@ -489,7 +490,7 @@ def aer_overhead(quick: bool) -> list[Row]:
         for journal in (True, False):
             ratios[journal].append(timings[journal] / base)
     base = statistics.median(direct_times)
-    floor = statistics.median(qpy_seconds(circuits(count, width=2)) for _ in range(3))
+    floor = qpy_floor(count, width=2)
 
     def summary(values: list[float]) -> str:
         return f"{statistics.median(values):.2f}x ({min(values):.2f}-{max(values):.2f})"
@@ -661,13 +662,17 @@ def dask_scaling(quick: bool) -> list[Row]:
     return rows
 
 
-def qpy_seconds(work: list[QuantumCircuit], per_slice: int = 100) -> float:
-    """How long Qiskit's ``qpy.dump`` takes for ``work`` in slices, as the journal writes it."""
-    gc.collect()
-    start = time.perf_counter()
-    for first in range(0, len(work), per_slice):
-        qpy.dump(work[first : first + per_slice], io.BytesIO())
-    return time.perf_counter() - start
+def dump_qpy(work: list[QuantumCircuit]) -> None:
+    """Write ``work`` as QPY in slices of 100, as the journal writes a set's circuits."""
+    for first in range(0, len(work), 100):
+        qpy.dump(work[first : first + 100], io.BytesIO())
+
+
+def qpy_floor(count: int, width: int = 1) -> float:
+    """Seconds :func:`dump_qpy` takes for ``count`` new circuits (median of three)."""
+    return statistics.median(
+        timed(functools.partial(dump_qpy, circuits(count, width))) for _ in range(3)
+    )
 
 
 def timed(fn: Callable[[], None]) -> float:
